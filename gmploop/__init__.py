@@ -1,0 +1,48 @@
+"""gmploop: Go's runtime model for Python.
+
+Goroutines on greenlets scheduled GMP-style, Go's channels and select, sync,
+time and context, usable from goroutines, asyncio coroutines and plain threads,
+and an asyncio event loop built on the same runtime. See API.md / docs/.
+"""
+
+from ._chan import Chan as Chan
+from ._chan import Closed as Closed
+from ._go import await_ as await_
+from ._go import blocking as blocking
+from ._go import current as current
+from ._go import dump_goroutines as dump_goroutines
+from ._go import excepthook as excepthook
+from ._go import go as go
+from ._go import num_goroutine as num_goroutine
+from ._go import run as run
+from ._go import set_max_procs as set_max_procs
+from ._go import shutdown as shutdown
+from ._go import stats as stats
+from ._loop import GMPEventLoop as GMPEventLoop
+from ._loop import GMPPolicy as GMPPolicy
+from ._loop import install as install
+from ._loop import new_event_loop as new_event_loop
+from ._runtime.proc import Deadlock as Deadlock
+from ._runtime.proc import gosched as gosched
+from ._runtime.proc import sleep as sleep
+from ._runtime.runtime2 import Goroutine as Goroutine
+from ._select import Recv as Recv
+from ._select import Send as Send
+from ._select import aselect as aselect
+from ._select import select as select
+from ._time import Ticker as Ticker
+from ._time import Timer as Timer
+from ._time import after as after
+
+__version__ = "0.1.0"
+
+Deadlock.__module__ = "gmploop"
+
+__all__ = [
+    "run", "go", "Goroutine", "current", "gosched", "sleep", "num_goroutine",
+    "set_max_procs", "blocking", "await_", "shutdown", "excepthook",
+    "Chan", "Closed", "Recv", "Send", "select", "aselect",
+    "after", "Timer", "Ticker",
+    "Deadlock", "new_event_loop", "GMPPolicy", "GMPEventLoop", "install",
+    "stats", "dump_goroutines", "__version__",
+]

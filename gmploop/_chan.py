@@ -1,0 +1,320 @@
+"""Go channels. Counterpart of ``runtime/chan.go``.
+
+An hchan here is a lock, a ring buffer (a ``deque`` bounded by ``cap``), and two
+wait queues of sudogs, ``recvq`` and ``sendq`` (sema.WaitQ). The waiters may be
+goroutines, threads or asyncio futures, mixed on one channel.
+
+Invariants (chan.go):
+- at least one of ``sendq`` and ``recvq`` has no live waiter;
+- for a buffered channel: the buffer is empty or ``recvq`` has no live waiter,
+  and the buffer is full or ``sendq`` has no live waiter.
+
+Direct hand-off: a sender that finds a waiting receiver gives it the value
+directly (also on a buffered channel, whose buffer must then be empty); a
+receiver that finds a waiting sender on a full buffered channel takes the head
+of the buffer and moves the sender's value to its tail, so values are received
+in the order their sends completed. Waiters are served FIFO.
+
+Close wakes every waiting receiver (no value, ok=False) and every waiting
+sender (``Closed``). Buffered values are still delivered after close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from _thread import allocate_lock
+from collections import deque
+from typing import Any, AsyncIterator, Iterator
+
+from ._runtime.runtime2 import W_CHAN_RECV, W_CHAN_SEND
+from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, cancel_plain,
+                            check_timeout, new_async_sudog, new_sudog, wake)
+
+
+class Closed(Exception):
+    """Operation on a closed channel (Go's panics and ``ok == false``)."""
+
+
+def _check_cap(cap: Any) -> int:
+    if isinstance(cap, bool) or not isinstance(cap, int):
+        raise TypeError(f"cap must be an int, not {type(cap).__name__}")
+    if cap < 0:
+        raise ValueError(f"cap must be >= 0, got {cap}")
+    return cap
+
+
+class Chan:
+    """A Go channel: ``Chan(0)`` unbuffered (rendezvous), ``Chan(n)`` buffered.
+
+    Safe from goroutines (which park), plain threads (which block) and asyncio
+    coroutines (the ``a*`` methods), all at once.
+    """
+
+    __slots__ = ("_lock", "_buf", "_cap", "_closed", "recvq", "sendq", "__weakref__")
+
+    def __init__(self, cap: int = 0) -> None:
+        self._cap = _check_cap(cap)
+        self._lock = allocate_lock()
+        self._buf: deque = deque()
+        self._closed = False
+        self.recvq = WaitQ()
+        self.sendq = WaitQ()
+
+    # -- properties --------------------------------------------------------
+
+    @property
+    def cap(self) -> int:
+        """Buffer capacity (0 for an unbuffered channel)."""
+        return self._cap
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<Chan cap={self._cap} len={len(self._buf)}{state}>"
+
+    # -- cancellation helpers (take the lock themselves) -------------------
+
+    def _cancel(self, sg) -> bool:
+        with self._lock:
+            return cancel_plain(sg)
+
+    # -- send ----------------------------------------------------------------
+
+    def _send_fast(self, value: Any) -> bool:
+        """Under the lock: complete a send now if possible. Returns True if
+        done; raises Closed. Releases the lock only on the paths that return
+        True or raise."""
+        if self._closed:
+            self._lock.release()
+            raise Closed("send on closed channel")
+        recvq = self.recvq
+        if recvq:
+            sg = recvq.dequeue()
+            if sg is not None:
+                sg.elem = value
+                sg.ok = True
+                sg.success = True
+                self._lock.release()
+                wake(sg)
+                return True
+        buf = self._buf
+        if len(buf) < self._cap:
+            buf.append(value)
+            self._lock.release()
+            return True
+        return False
+
+    def send(self, value: Any, timeout: float | None = None) -> None:
+        """Send ``value``; blocks until a receiver takes it or there is room.
+
+        Raises ``Closed`` if the channel is (or gets) closed, ``TimeoutError``
+        if it could not send in time (then the value was not sent).
+        """
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        self._lock.acquire()
+        if self._send_fast(value):
+            return
+        if timeout == 0:
+            self._lock.release()
+            raise TimeoutError("send timed out")
+        try:
+            g = caller_goroutine("Chan.send()", "ch.asend(value)")
+        except BaseException:
+            self._lock.release()
+            raise
+        sg = new_sudog(g, W_CHAN_SEND)
+        sg.elem = value
+        self.sendq.enqueue(sg)
+        self._lock.release()
+        if not block(sg, timeout, self._cancel):
+            raise TimeoutError("send timed out")
+        if not sg.success:
+            raise Closed("send on closed channel")
+
+    async def asend(self, value: Any, timeout: float | None = None) -> None:
+        """Awaitable ``send``; never blocks the loop. Cancelling it never loses
+        the value: a cancelled ``asend`` did not send."""
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        self._lock.acquire()
+        if self._send_fast(value):
+            return
+        if timeout == 0:
+            self._lock.release()
+            raise TimeoutError("send timed out")
+        try:
+            sg = new_async_sudog(asyncio.get_running_loop())
+        except BaseException:
+            self._lock.release()
+            raise
+        sg.elem = value
+        self.sendq.enqueue(sg)
+        self._lock.release()
+        if not await ablock(sg, timeout, self._cancel):
+            raise TimeoutError("send timed out")
+        if not sg.success:
+            raise Closed("send on closed channel")
+
+    def try_send(self, value: Any) -> bool:
+        """Send without blocking: False if it would block. Closed -> ``Closed``."""
+        self._lock.acquire()
+        if self._send_fast(value):
+            return True
+        self._lock.release()
+        return False
+
+    # -- receive ---------------------------------------------------------------
+
+    def _recv_fast(self) -> tuple[Any, bool] | None:
+        """Under the lock: receive now if possible, returning (value, ok) and
+        releasing the lock; None (lock still held) if it must wait."""
+        sendq = self.sendq
+        if sendq:
+            sg = sendq.dequeue()
+            if sg is not None:
+                buf = self._buf
+                if self._cap == 0:
+                    v = sg.elem
+                else:
+                    # Full buffer: take its head, move the sender's value to
+                    # its tail (chan.go recv).
+                    v = buf.popleft()
+                    buf.append(sg.elem)
+                sg.elem = None
+                sg.success = True
+                self._lock.release()
+                wake(sg)
+                return v, True
+        buf = self._buf
+        if buf:
+            v = buf.popleft()
+            self._lock.release()
+            return v, True
+        if self._closed:
+            self._lock.release()
+            return None, False
+        return None
+
+    def recv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
+        """Go's ``v, ok := <-ch``: ``(None, False)`` once closed and drained."""
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        self._lock.acquire()
+        r = self._recv_fast()
+        if r is not None:
+            return r
+        if timeout == 0:
+            self._lock.release()
+            raise TimeoutError("receive timed out")
+        try:
+            g = caller_goroutine("Chan.recv()", "ch.arecv()")
+        except BaseException:
+            self._lock.release()
+            raise
+        sg = new_sudog(g, W_CHAN_RECV)
+        self.recvq.enqueue(sg)
+        self._lock.release()
+        if not block(sg, timeout, self._cancel):
+            raise TimeoutError("receive timed out")
+        return sg.elem, sg.ok
+
+    def recv(self, timeout: float | None = None) -> Any:
+        """Receive a value; blocks until one arrives. Closed and drained ->
+        ``Closed``; not in time -> ``TimeoutError``."""
+        v, ok = self.recv_ok(timeout)
+        if not ok:
+            raise Closed("receive from closed channel")
+        return v
+
+    async def arecv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
+        """Awaitable ``recv_ok``. A cancelled ``arecv_ok`` took nothing."""
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        self._lock.acquire()
+        r = self._recv_fast()
+        if r is not None:
+            return r
+        if timeout == 0:
+            self._lock.release()
+            raise TimeoutError("receive timed out")
+        try:
+            sg = new_async_sudog(asyncio.get_running_loop())
+        except BaseException:
+            self._lock.release()
+            raise
+        self.recvq.enqueue(sg)
+        self._lock.release()
+        if not await ablock(sg, timeout, self._cancel):
+            raise TimeoutError("receive timed out")
+        return sg.elem, sg.ok
+
+    async def arecv(self, timeout: float | None = None) -> Any:
+        """Awaitable ``recv``. A cancelled ``arecv`` took nothing."""
+        v, ok = await self.arecv_ok(timeout)
+        if not ok:
+            raise Closed("receive from closed channel")
+        return v
+
+    def try_recv(self) -> tuple[Any, bool]:
+        """Receive without blocking: ``(value, True)`` or ``(None, False)`` if
+        none is ready. Closed and drained -> ``Closed``."""
+        self._lock.acquire()
+        r = self._recv_fast()
+        if r is None:
+            self._lock.release()
+            return None, False
+        if not r[1]:
+            raise Closed("receive from closed channel")
+        return r
+
+    # -- close -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the channel: wake every waiting receiver (no value) and every
+        waiting sender (``Closed``). Closing twice -> ``Closed``."""
+        woken = []
+        with self._lock:
+            if self._closed:
+                raise Closed("close of closed channel")
+            self._closed = True
+            for q in (self.recvq, self.sendq):
+                while True:
+                    sg = q.dequeue()
+                    if sg is None:
+                        break
+                    sg.elem = None
+                    sg.ok = False
+                    sg.success = False
+                    woken.append(sg)
+        for sg in woken:
+            wake(sg)
+
+    # -- iteration -----------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Any]:
+        """``for v in ch``: receive until closed and drained."""
+        while True:
+            v, ok = self.recv_ok()
+            if not ok:
+                return
+            yield v
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        """``async for v in ch``: receive until closed and drained."""
+        while True:
+            v, ok = await self.arecv_ok()
+            if not ok:
+                return
+            yield v
+
+
+Chan.__module__ = "gmploop"
+Closed.__module__ = "gmploop"

@@ -1,0 +1,406 @@
+"""Running goroutines: ``run``, ``go``, ``Goroutine.join``, ``await_``,
+``blocking`` and the small functions of Go's ``runtime`` package."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import sys
+import threading
+from _thread import get_ident
+from typing import Any, Callable
+
+from greenlet import getcurrent
+
+from ._loop import GMPEventLoop, active_sched, check_procs
+from ._runtime import proc
+from ._runtime.proc import (Deadlock, Sched, _Worker, _get_running_loop,
+                            current_p, getg, goready, gopark_commit,
+                            gopark_prepare)
+from ._runtime.runtime2 import DEAD, W_AWAIT, W_JOIN, W_SYSCALL, Goroutine
+from ._runtime.sema import (JoinQ, ablock, block, cancel_plain, check_timeout,
+                            caller_goroutine, new_async_sudog, new_sudog)
+
+excepthook = proc.default_excepthook
+
+
+# --------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------
+
+
+def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
+    """Run ``main(*args, **kwargs)`` as the main goroutine and return its
+    result (or re-raise its exception). When it returns, goroutines still
+    alive are abandoned and the runtime stops, as in Go.
+
+    ``main`` may also be a coroutine: it then runs on a gmploop event loop,
+    like ``asyncio.run(main, loop_factory=gmploop.new_event_loop)``.
+
+    Raises ``Deadlock`` when every goroutine is blocked forever.
+    """
+    if getg() is not None:
+        raise RuntimeError("gmploop.run() cannot be called from a goroutine")
+    if _get_running_loop() is not None:
+        raise RuntimeError("gmploop.run() cannot be called from a running event loop")
+    n = check_procs(procs)
+    if asyncio.iscoroutine(main):
+        if args or kwargs:
+            main.close()
+            raise TypeError("run(coroutine) takes no extra arguments")
+        with asyncio.Runner(loop_factory=lambda: GMPEventLoop(n)) as runner:
+            return runner.run(main)
+    if not callable(main):
+        raise TypeError(f"main must be callable or a coroutine, not {type(main).__name__}")
+    loop = GMPEventLoop(n)
+    sched: Sched = loop._gmp_sched
+    sched.detect_deadlock = True
+    g = Goroutine(proc._next_goid(), main, args, kwargs or None)
+    p0 = sched.allp[0]
+    p0.ncreated += 1
+    p0.newq.append(g)
+    sched.main_g = g
+    sched.on_main_exit = lambda _g: loop.stop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+        if sched.fatal is not None:
+            raise sched.fatal
+        if sched.deadlock is not None:
+            raise sched.deadlock
+        if g.status is not DEAD:
+            raise RuntimeError("the event loop stopped before the main goroutine returned")
+        if g.exc is not None:
+            raise g.exc
+        return g.result
+    finally:
+        sched.main_g = None
+        g.result = g.exc = None
+        try:
+            _cancel_all_tasks(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        except Exception:  # noqa: BLE001 - best effort, as asyncio.run does
+            pass
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = asyncio.all_tasks(loop)
+    if not tasks:
+        return
+    for t in tasks:
+        t.cancel()
+    loop._gmp_sched.dead = True  # goroutines stay abandoned while tasks unwind
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+# --------------------------------------------------------------------------
+# The background runtime (go() from a plain thread)
+# --------------------------------------------------------------------------
+
+_bg_lock = threading.Lock()
+_bg: tuple[GMPEventLoop, threading.Thread] | None = None
+
+
+def _background() -> Sched:
+    global _bg
+    with _bg_lock:
+        if _bg is not None and not _bg[0]._gmp_sched.dead:
+            return _bg[0]._gmp_sched
+        loop = GMPEventLoop()
+        started = threading.Event()
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(started.set)
+            try:
+                loop.run_forever()
+            finally:
+                asyncio.set_event_loop(None)
+
+        t = threading.Thread(target=main, name="gmploop-background", daemon=True)
+        t._gmploop_runtime = True  # type: ignore[attr-defined]
+        t.start()
+        started.wait()
+        _bg = (loop, t)
+        return loop._gmp_sched
+
+
+def shutdown(timeout: float | None = None) -> None:
+    """Stop the runtime that ``go`` started in the background; goroutines
+    still alive there are abandoned. A later ``go`` starts a new one."""
+    global _bg
+    timeout = check_timeout(timeout)
+    with _bg_lock:
+        bg, _bg = _bg, None
+    if bg is None:
+        return
+    loop, t = bg
+    try:
+        loop.call_soon_threadsafe(loop.stop)
+    except RuntimeError:
+        pass
+    t.join(timeout)
+    if not t.is_alive():
+        loop.close()
+    else:
+        loop._gmp_sched.shutdown(0)
+
+
+atexit.register(shutdown, 1.0)
+
+
+def _sched_for_thread() -> Sched:
+    s = active_sched()
+    if s is not None and not s.dead:
+        return s
+    return _background()
+
+
+# --------------------------------------------------------------------------
+# go / current / gosched / ...
+# --------------------------------------------------------------------------
+
+
+def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
+    """Start ``fn(*args, **kwargs)`` as a new goroutine and return at once."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+    cur = getcurrent()
+    if type(cur) is _Worker:
+        p = cur.p
+        return p.sched.newproc(fn, args, kwargs, p)
+    p = current_p()
+    if p is not None:
+        return p.sched.newproc(fn, args, kwargs, p)
+    return _sched_for_thread().newproc(fn, args, kwargs, None)
+
+
+def current() -> Goroutine | None:
+    """The running goroutine, or None outside goroutines."""
+    return getg()
+
+
+def _any_sched() -> Sched | None:
+    cur = getcurrent()
+    if type(cur) is _Worker:
+        return cur.p.sched
+    p = current_p()
+    if p is not None:
+        return p.sched
+    s = active_sched()
+    if s is not None:
+        return s
+    if _bg is not None:
+        return _bg[0]._gmp_sched
+    return None
+
+
+def num_goroutine() -> int:
+    """Goroutines that exist now (not yet finished), of the current runtime."""
+    s = _any_sched()
+    return s.num_goroutine() if s is not None else 0
+
+
+def set_max_procs(n: int) -> int:
+    """Like ``runtime.GOMAXPROCS(n)``: set the number of processors of the
+    current runtime and return the previous value; ``n < 1`` only reads it."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, not {type(n).__name__}")
+    s = _any_sched()
+    if s is None:
+        s = _sched_for_thread()
+    if n < 1:
+        return s.nprocs
+    return s.resize(n)
+
+
+def stats() -> dict:
+    """A snapshot of the scheduler (see API.md "Observability")."""
+    s = _any_sched()
+    if s is None:
+        return {"procs": 0, "goroutines": 0, "runnable_global": 0, "runnable_local": [],
+                "idle_procs": 0, "threads": 0, "spinning": 0, "steals": 0,
+                "created": 0, "reused": 0}
+    return proc.stats(s)
+
+
+def dump_goroutines(file: Any = None) -> None:
+    """Write every live goroutine's id, name, state, wait reason and stack."""
+    if file is None:
+        file = sys.stderr
+    s = _any_sched()
+    text = proc.format_goroutines(s) if s is not None else ""
+    file.write(text if text else "no goroutines\n")
+
+
+# --------------------------------------------------------------------------
+# join / await g
+# --------------------------------------------------------------------------
+
+_joinq_lock = threading.Lock()
+
+
+def _outcome(g: Goroutine) -> Any:
+    if g.exc is not None:
+        raise g.exc
+    return g.result
+
+
+def _joinq(g: Goroutine) -> JoinQ:
+    jq = g.joinq
+    if jq is None:
+        with _joinq_lock:
+            jq = g.joinq
+            if jq is None:
+                jq = g.joinq = JoinQ()
+    return jq
+
+
+def _join(self: Goroutine, timeout: float | None = None) -> Any:
+    """Wait for the goroutine to finish; return its result or re-raise its
+    exception. ``TimeoutError`` if not done in time."""
+    timeout = check_timeout(timeout)
+    if self.status is DEAD:
+        return _outcome(self)
+    me = caller_goroutine("Goroutine.join()", "g")
+    if me is self:
+        raise RuntimeError("a goroutine cannot join itself")
+    jq = _joinq(self)
+    with jq.lock:
+        if self.status is DEAD:
+            return _outcome(self)
+        if timeout == 0:
+            raise TimeoutError(f"goroutine {self.id} did not finish in time")
+        sg = new_sudog(me, W_JOIN)
+        jq.q.enqueue(sg)
+
+    def cancel(sg: Any) -> bool:
+        with jq.lock:
+            return cancel_plain(sg)
+
+    if not block(sg, timeout, cancel):
+        raise TimeoutError(f"goroutine {self.id} did not finish in time")
+    return _outcome(self)
+
+
+async def _ajoin(self: Goroutine, timeout: float | None = None) -> Any:
+    timeout = check_timeout(timeout)
+    if self.status is DEAD:
+        return _outcome(self)
+    jq = _joinq(self)
+    loop = asyncio.get_running_loop()
+    with jq.lock:
+        if self.status is DEAD:
+            return _outcome(self)
+        sg = new_async_sudog(loop)
+        jq.q.enqueue(sg)
+
+    def cancel(sg: Any) -> bool:
+        with jq.lock:
+            return cancel_plain(sg)
+
+    if not await ablock(sg, timeout, cancel):
+        raise TimeoutError(f"goroutine {self.id} did not finish in time")
+    return _outcome(self)
+
+
+def _await(self: Goroutine):
+    return _ajoin(self).__await__()
+
+
+Goroutine.join = _join  # type: ignore[attr-defined]
+Goroutine.ajoin = _ajoin  # type: ignore[attr-defined]
+Goroutine.__await__ = _await  # type: ignore[attr-defined]
+Goroutine.__module__ = "gmploop"
+
+
+# --------------------------------------------------------------------------
+# await_: goroutine -> asyncio
+# --------------------------------------------------------------------------
+
+
+def await_(awaitable: Any) -> Any:
+    """From a goroutine, wait for an asyncio awaitable on the runtime's event
+    loop (P0's), parking only this goroutine. Returns its result."""
+    g = getg()
+    if g is None:
+        raise RuntimeError("await_() must be called from a goroutine; "
+                           "in a coroutine use 'await'")
+    if not (asyncio.isfuture(awaitable) or asyncio.iscoroutine(awaitable)
+            or hasattr(awaitable, "__await__")):
+        raise TypeError(f"awaitable must be a coroutine, Task or Future, "
+                        f"not {type(awaitable).__name__}")
+    sched = g.p.sched
+    loop = sched.loop0
+    box: list = []
+
+    def done(fut: asyncio.Future) -> None:
+        box.append(fut)
+        with sched.lock:
+            sched.nexternal -= 1
+        goready(g)
+
+    def start() -> None:
+        try:
+            fut = asyncio.ensure_future(awaitable, loop=loop)
+        except BaseException as e:  # noqa: BLE001
+            f = loop.create_future()
+            f.set_exception(e)
+            fut = f
+        fut.add_done_callback(done)
+
+    with sched.lock:
+        sched.nexternal += 1
+    gopark_prepare(g, W_AWAIT)
+    if sched.allp[0].tid == get_ident():
+        start()
+    else:
+        loop.call_soon_threadsafe(start)
+    gopark_commit(g)
+    return box[0].result()
+
+
+# --------------------------------------------------------------------------
+# blocking(): hand a blocking call to another thread
+# --------------------------------------------------------------------------
+
+
+def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a call that blocks in the OS without stalling the goroutine's
+    processor: it runs on a pool thread while the goroutine parks. From a
+    thread context it just calls ``fn``."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+    g = getg()
+    if g is None:
+        return fn(*args, **kwargs)
+    from ._runtime import blockpool
+    sched = g.p.sched
+    box: list = []
+
+    def call() -> None:
+        try:
+            box.append((True, fn(*args, **kwargs)))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the goroutine
+            box.append((False, e))
+        with sched.lock:
+            sched.nexternal -= 1
+        goready(g)
+
+    with sched.lock:
+        sched.nexternal += 1
+    gopark_prepare(g, W_SYSCALL)
+    blockpool.submit(call)
+    gopark_commit(g)
+    ok, v = box[0]
+    if ok:
+        return v
+    raise v
+
+
+__all__ = ["run", "go", "current", "num_goroutine", "set_max_procs", "stats",
+           "dump_goroutines", "shutdown", "await_", "blocking", "Deadlock",
+           "excepthook"]

@@ -1,0 +1,1006 @@
+"""The scheduler: goroutines (G) on processors (P) run by OS threads (M).
+Counterpart of Go's ``runtime/proc.go``; read it beside this file.
+
+Concepts
+--------
+G   a goroutine: ``runtime2.Goroutine``. A plain record until it first runs; it
+    then takes a greenlet from its P's free list (or a new one) and keeps it
+    until it dies, when the greenlet returns to the free list (Go's G reuse).
+P   a processor: local run queues (runq.py), a free list of idle greenlets, a
+    timer heap (timers.py) and an asyncio event loop that serves as its poller
+    and its way to sleep and be woken. P0's loop is the loop an asyncio program
+    sees (``GMPEventLoop``); the others are private.
+M   the OS thread that runs one P. P0 runs on the thread that runs the loop
+    (the caller of ``run``); every other P has its own thread for life. A P and
+    its M never part: greenlets are bound to the thread that started them
+    (DESIGN.md fact 1), so a started G stays on its P. Blocking calls get their
+    own threads (``blocking()``), like Go's syscall Ms.
+
+Scheduling
+----------
+Each P runs goroutines in *batches*: a batch is one callback of its event loop
+(``P.run_batch``) that runs goroutines until ``BATCH`` schedule ticks have
+passed or none is runnable, then returns to the loop so that it polls I/O, fires
+its callbacks and lets the P's timers run. A P with nothing to do sleeps in its
+loop (epoll) and is woken through the loop's thread-safe wake-up.
+
+Inside a batch, control passes from goroutine to goroutine *directly*, not
+through a scheduler greenlet (DESIGN.md measured this: 1.50 -> 0.98 us per
+ping-pong round trip):
+
+1. A goroutine that parks (``gopark``) picks the next runnable G itself
+   (``park_m``): a started one is switched to; an unstarted one is handed to an
+   idle greenlet from the free list; only if none is idle does it switch to the
+   P's scheduler greenlet, which creates a new worker greenlet. New greenlets
+   are always started from the scheduler greenlet, at a fixed shallow stack
+   depth: starting them from inside a goroutine nests C stacks (RecursionError
+   on skynet, DESIGN.md).
+2. A goroutine that returns leaves its greenlet free. If the next runnable G
+   has never run, it runs *inline* on that same greenlet, no switch at all;
+   otherwise the greenlet joins the free list and switches to the next G.
+3. When the batch budget is spent or nothing is runnable, control returns to
+   the scheduler greenlet, which returns from ``run_batch`` to the event loop.
+
+``findrunnable`` order (runq.runqget, then here): every 61 ticks the global
+queue, then local unstarted work (LIFO), readied work (FIFO), the global queue,
+and, when idle, stealing.
+
+Stealing
+--------
+Only unstarted goroutines move (fact 1), and a steal is permanent: two
+goroutines that talk a lot and end up on different Ps pay a cross-thread
+wake-up (~47 us on this VM) on every message. So thieves are conservative. On
+a GIL build an idle P steals only from a victim that sysmon found *stuck*: one
+that has run the same goroutine for a while (a CPU loop, a C call that releases
+the GIL, an unannounced blocking call). Splitting a P that makes progress buys
+no parallel Python under the GIL, only cross-thread hops. On a free-threaded
+build, idle Ps steal half of any backlog as Go does, since there they run
+Python in parallel.
+
+Spinning is bounded as in Go: sysmon wakes at most one idle P per round.
+
+Wake-up protocol (no lost wake-ups)
+-----------------------------------
+A P is, at any moment, in a batch, has a batch pending on its loop, or is
+``sleeping``. A waker on another thread appends to the P's ``inbox`` and then,
+under the P's lock, clears ``sleeping`` and schedules a batch if it was set.
+The P, before it sleeps, looks at its inbox under the same lock. Global-queue
+work follows the same pattern with the scheduler lock and the idle list.
+Lock order: ``Sched.lock`` before ``P.lock``; never switch greenlets while
+holding either (DESIGN.md fact 4).
+
+Deadlock
+--------
+``checkdead`` runs when a P goes idle. Under ``run(main)``, if every P is idle,
+no timer is pending, no blocking call, I/O wait or asyncio await is in flight,
+no asyncio task is alive on a P's loop and no other Python thread is alive, no
+goroutine can ever be woken: ``run`` raises ``Deadlock`` with Go's message and
+every goroutine's wait reason and stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import threading
+import time
+import traceback
+import weakref
+from _thread import allocate_lock, get_ident
+from typing import Any, Callable
+
+from greenlet import getcurrent, greenlet
+
+from . import config
+from .config import BATCH, GFREE_CAP, FREE_THREADED
+from .runq import LocalQueues, globrunqget, runqget, runqsteal
+from .runtime2 import (DEAD, RUNNABLE, RUNNING, WAITING, W_GOSCHED, W_SLEEP,
+                       Goroutine)
+from .timers import Timer, TimerHeap
+
+try:  # uvloop where it installs; the stdlib loop otherwise (DESIGN.md).
+    import uvloop as _uvloop
+except ImportError:  # pragma: no cover - exercised where uvloop is missing
+    _uvloop = None
+
+_monotonic = time.monotonic
+_get_running_loop = asyncio._get_running_loop
+
+
+class Deadlock(RuntimeError):
+    """Raised by ``run`` when every goroutine is blocked forever."""
+
+
+class _Worker(greenlet):
+    """A greenlet that runs goroutines, one after another (G reuse)."""
+
+    __slots__ = ("g", "p")
+
+
+if FREE_THREADED:  # pragma: no cover - free-threaded builds only
+    _goid_lock = threading.Lock()
+    _goid_counter = itertools.count(1)
+
+    def _next_goid() -> int:
+        with _goid_lock:
+            return next(_goid_counter)
+else:
+    # itertools.count's __next__ is one C call: atomic where the GIL is on.
+    _next_goid = itertools.count(1).__next__
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A plain event loop for a P's poller: uvloop's where available."""
+    if _uvloop is not None:
+        return _uvloop.new_event_loop()
+    return asyncio.SelectorEventLoop()
+
+
+# --------------------------------------------------------------------------
+# P
+# --------------------------------------------------------------------------
+
+
+class P(LocalQueues):
+    __slots__ = (
+        "id", "sched", "loop", "tid", "sched_glet", "gfree", "timers", "lock",
+        "sleeping", "in_batch", "budget", "curg", "allgs", "ncreated",
+        "nexited", "nreused", "idle", "stuck", "sm_tick", "sm_since",
+        "sm_reported", "retiring", "thread", "wake_handle", "wake_deadline",
+        "nsteals",
+    )
+
+    def __init__(self, pid: int, sched: "Sched") -> None:
+        super().__init__()
+        self.id = pid
+        self.sched = sched
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.tid = 0
+        self.sched_glet: greenlet | None = None
+        self.gfree: list[_Worker] = []
+        self.timers = TimerHeap(self.notify)
+        self.lock = allocate_lock()
+        # Invariant: exactly one of in_batch, a batch pending on the loop, or
+        # sleeping holds (see "Wake-up protocol" above).
+        self.sleeping = True
+        self.in_batch = False
+        self.budget = 0
+        self.curg: Goroutine | None = None
+        self.allgs: set[Goroutine] = set()  # started goroutines that parked
+        self.ncreated = 0
+        self.nexited = 0
+        self.nreused = 0
+        self.nsteals = 0
+        self.idle = False  # in sched.idle (guarded by sched.lock)
+        self.stuck = False  # set by sysmon: same G running for a while
+        self.sm_tick = -1
+        self.sm_since = 0.0
+        self.sm_reported = -1
+        self.retiring = False
+        self.thread: threading.Thread | None = None
+        self.wake_handle = None
+        self.wake_deadline = None
+
+    def __repr__(self) -> str:
+        return f"<P{self.id}>"
+
+    # -- waking ------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Make sure this P looks at its queues and timers soon. Any thread."""
+        if self.tid == get_ident():
+            if self.sleeping:
+                self.sleeping = False
+                self.loop.call_soon(self.run_batch)
+            return
+        with self.lock:
+            if not self.sleeping:
+                return  # in a batch or one is pending: it will see the change
+            self.sleeping = False
+        try:
+            self.loop.call_soon_threadsafe(self.run_batch)
+        except RuntimeError:  # loop closed: the runtime is shutting down
+            pass
+
+    # -- the scheduler greenlet's side --------------------------------------
+
+    def run_batch(self) -> None:
+        """Event-loop callback: run goroutines for one batch (see header)."""
+        sched = self.sched
+        if sched.dead:
+            return
+        if self.idle:
+            sched.leave_idle(self)
+        if self.timers.nactive:
+            self.timers.run_expired(_monotonic())
+        self.in_batch = True
+        self.budget = BATCH
+        gfree = self.gfree
+        nxt = None
+        try:
+            while True:
+                if nxt is None:
+                    if self.budget <= 0:
+                        break
+                    nxt = runqget(self, sched.globalq)
+                    if nxt is None:
+                        nxt = self.findrunnable_slow()
+                        if nxt is None:
+                            break
+                glet = nxt.glet
+                if glet is not None:
+                    nxt = glet.switch()
+                else:
+                    if gfree:
+                        nxt = gfree.pop().switch(nxt)
+                    else:
+                        w = _Worker(self.worker_main, self.sched_glet)
+                        w.p = self
+                        w.g = None
+                        nxt = w.switch(nxt)
+                if nxt == ():
+                    nxt = None
+                if sched.dead:
+                    return
+        finally:
+            self.in_batch = False
+            self.curg = None
+        if nxt is not None:  # budget spent while handing over an unstarted G
+            self.newq.append(nxt)
+        self.after_batch()
+
+    def after_batch(self) -> None:
+        if self.newq or self.runq or self.inbox or self.sched.globalq or self._timer_due():
+            self.loop.call_soon(self.run_batch)
+            return
+        self.sched.go_idle(self)
+
+    def _timer_due(self) -> bool:
+        if not self.timers.nactive:
+            return False
+        d = self.timers.next_deadline()
+        return d is not None and d <= _monotonic()
+
+    def arm_wakeup(self) -> None:
+        """Sleep no longer than the earliest timer (P's thread, idle)."""
+        d = self.timers.next_deadline()
+        if d is None or d == self.wake_deadline:
+            return
+        if self.wake_handle is not None:
+            self.wake_handle.cancel()
+        self.wake_deadline = d
+        self.wake_handle = self.loop.call_later(max(0.0, d - _monotonic()), self._on_wakeup)
+
+    def _on_wakeup(self) -> None:
+        self.wake_handle = None
+        self.wake_deadline = None
+        self.notify()
+
+    def findrunnable_slow(self) -> Goroutine | None:
+        """Local queues are empty: global queue, then steal (proc.go findRunnable)."""
+        sched = self.sched
+        if self.inbox:
+            return runqget(self, sched.globalq)
+        if sched.globalq:
+            g = globrunqget(self, sched.globalq, sched.nprocs)
+            if g is not None:
+                return g
+        if self.retiring:
+            return None
+        return sched.steal(self)
+
+    # -- the goroutine's side ------------------------------------------------
+
+    def worker_main(self, g: Goroutine) -> Any:
+        """Body of every worker greenlet: run goroutines until the P retires it."""
+        glet: _Worker = getcurrent()  # type: ignore[assignment]
+        sched = self.sched
+        gfree = self.gfree
+        globalq = sched.globalq
+        reused = False
+        while True:
+            g.glet = glet
+            g.p = self
+            g.status = RUNNING
+            glet.g = g
+            self.curg = g
+            if reused:
+                self.nreused += 1
+            try:
+                if g.kwargs:
+                    g.result = g.fn(*g.args, **g.kwargs)
+                else:
+                    g.result = g.fn(*g.args)
+            except BaseException as e:  # noqa: BLE001 - goroutine boundary
+                if sched.dead:
+                    raise  # the runtime is gone: unwind (GreenletExit)
+                g.exc = e
+            glet.g = None
+            self.goexit(g)
+            reused = True
+            self.budget -= 1
+            nxt = None
+            if self.budget > 0 and not sched.dead:
+                nxt = runqget(self, globalq)
+                if nxt is not None and nxt.glet is None:
+                    g = nxt  # run the unstarted goroutine inline: no switch
+                    continue
+            if len(gfree) >= GFREE_CAP or sched.dead:
+                return nxt  # this greenlet ends; its parent, the scheduler, goes on
+            gfree.append(glet)
+            if nxt is not None:
+                g = nxt.glet.switch()
+            else:
+                g = self.sched_glet.switch(None)
+
+    def park_m(self, glet: greenlet) -> None:
+        """Switch away from the parking goroutine on ``glet`` (its status is
+        already WAITING or RUNNABLE); returns when it is resumed."""
+        self.budget -= 1
+        if self.budget > 0:
+            nxt = runqget(self, self.sched.globalq)
+            if nxt is not None:
+                ng = nxt.glet
+                if ng is None:
+                    if self.gfree:
+                        self.gfree.pop().switch(nxt)
+                    else:
+                        self.sched_glet.switch(nxt)
+                elif ng is not glet:
+                    ng.switch()
+                # else: it was readied before it could switch away; go on.
+                return
+        self.sched_glet.switch(None)
+
+    def goexit(self, g: Goroutine) -> None:
+        g.fn = g.args = g.kwargs = None
+        g.status = DEAD
+        self.nexited += 1
+        if g.tracked:
+            self.allgs.discard(g)
+        if g.joinq is not None:
+            _sema.wake_joiners(g)
+        sched = self.sched
+        exc = g.exc
+        if g is sched.main_g:
+            sched.main_exited(g)
+        elif exc is not None:
+            if not isinstance(exc, Exception):
+                sched.fatal_error(exc)  # SystemExit, KeyboardInterrupt: stop run()
+            else:
+                call_excepthook(g, exc)
+
+
+# --------------------------------------------------------------------------
+# Sched: the runtime instance (Go's schedt)
+# --------------------------------------------------------------------------
+
+_all_scheds: "weakref.WeakSet[Sched]" = weakref.WeakSet()
+
+
+class Sched:
+    """One gmploop runtime: its processors, global queue and bookkeeping."""
+
+    def __init__(self, nprocs: int, loop0: asyncio.AbstractEventLoop) -> None:
+        self.lock = threading.Lock()
+        self.globalq: Any = __import__("collections").deque()
+        self.nprocs = nprocs
+        self.allp: list[P] = []
+        self.retired: list[P] = []
+        self.idle: list[P] = []
+        self.nforeign = 0  # goroutines created off any P (global queue)
+        self.nexternal = 0  # blocking calls, I/O waits, awaits in flight
+        self.dead = False
+        self.started = False
+        self.detect_deadlock = False
+        self.deadlock: Deadlock | None = None
+        self.fatal: BaseException | None = None
+        self.main_g: Goroutine | None = None
+        self.on_main_exit: Callable[[Goroutine], None] | None = None
+        self.runtime_tids: set[int] = set()
+        self.loop0 = loop0
+        self.sysmon: "_Sysmon | None" = None
+        for i in range(nprocs):
+            self.allp.append(P(i, self))
+        _all_scheds.add(self)
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def attach_p0(self) -> None:
+        """Bind P0 to the thread now running loop0 (GMPEventLoop.run_forever)."""
+        p0 = self.allp[0]
+        tid = get_ident()
+        if p0.tid and p0.tid != tid and p0.allgs:
+            raise RuntimeError("a gmploop loop with parked goroutines cannot move "
+                               "to another thread (greenlets are thread-bound)")
+        p0.tid = tid
+        p0.loop = self.loop0
+        p0.sched_glet = getcurrent()
+        self.runtime_tids.add(tid)
+        if not self.started:
+            self.started = True
+            for p in self.allp[1:]:
+                self._start_m(p)
+            self.sysmon = _Sysmon(self)
+            self.sysmon.start()
+        # P0 may have work queued before the loop ran (run(main), go()).
+        with p0.lock:
+            p0.sleeping = True
+        p0.notify()
+
+    def _start_m(self, p: P) -> None:
+        ready = threading.Event()
+
+        def mstart() -> None:
+            loop = new_loop()
+            p.loop = loop
+            loop._gmp_p = p
+            p.tid = get_ident()
+            p.sched_glet = getcurrent()
+            self.runtime_tids.add(p.tid)
+            asyncio.set_event_loop(loop)
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                try:
+                    loop.close()
+                except Exception:  # noqa: BLE001 - best effort at shutdown
+                    pass
+
+        t = threading.Thread(target=mstart, name=f"gmploop-M{p.id}", daemon=True)
+        p.thread = t
+        t.start()
+        ready.wait()
+        with self.lock:
+            if not p.idle:
+                p.idle = True
+                self.idle.append(p)
+        p.notify()
+
+    def shutdown(self, timeout: float | None = 1.0) -> None:
+        """Stop every processor; goroutines still alive are abandoned (as in Go)."""
+        if self.dead:
+            return
+        self.dead = True
+        if self.sysmon is not None:
+            self.sysmon.stop()
+        me = get_ident()
+        for p in self.allp[1:] + self.retired:
+            if p.loop is not None:
+                try:
+                    p.loop.call_soon_threadsafe(p.loop.stop)
+                except RuntimeError:
+                    pass
+        for p in self.allp[1:] + self.retired:
+            if p.thread is not None and p.thread.ident != me:
+                p.thread.join(timeout)
+
+    # -- goroutine creation --------------------------------------------------
+
+    def newproc(self, fn: Callable, args: tuple, kwargs: dict | None,
+                p: P | None) -> Goroutine:
+        """Create a goroutine and queue it: on ``p`` when called on p's thread,
+        else on the global queue (Go's newproc)."""
+        g = Goroutine(_next_goid(), fn, args, kwargs or None)
+        if p is not None:
+            p.ncreated += 1
+            p.newq.append(g)
+            if p.sleeping:
+                p.notify()
+            elif FREE_THREADED and self.idle:  # pragma: no cover
+                self.wakep()
+            return g
+        with self.lock:
+            self.nforeign += 1
+            self.globalq.append(g)
+        self.wakep(prefer=self.allp[0])
+        return g
+
+    def wakep(self, prefer: P | None = None) -> None:
+        """Wake one idle P to look for work (Go's wakep)."""
+        with self.lock:
+            if not self.idle:
+                return
+            if prefer is not None and prefer.idle:
+                p = prefer
+                self.idle.remove(p)
+            else:
+                p = self.idle.pop()
+            p.idle = False
+        p.notify()
+
+    def leave_idle(self, p: P) -> None:
+        with self.lock:
+            if p.idle:
+                p.idle = False
+                try:
+                    self.idle.remove(p)
+                except ValueError:
+                    pass
+
+    def go_idle(self, p: P) -> None:
+        """``p`` found nothing to run: sleep in its loop (P's thread)."""
+        dead = None
+        with self.lock:
+            if self.globalq and not p.retiring:
+                p.loop.call_soon(p.run_batch)
+                return
+            with p.lock:
+                if p.inbox or p.runq or p.newq:
+                    p.loop.call_soon(p.run_batch)
+                    return
+                p.sleeping = True
+            if not p.idle:
+                p.idle = True
+                self.idle.append(p)
+            if self.detect_deadlock:
+                dead = self._checkdead_locked()
+        if p.timers.nactive:
+            p.arm_wakeup()
+        if dead:
+            self.report_deadlock()
+        if p.retiring and not p.allgs and p.curg is None:
+            p.loop.stop()
+
+    def _checkdead_locked(self) -> bool:
+        """Go's checkdead, under self.lock. True if no goroutine can ever run."""
+        if self.dead or self.deadlock is not None:
+            return False
+        if self.main_g is None or self.main_g.status is DEAD:
+            return False
+        ps = self.allp + self.retired
+        if len(self.idle) < len(ps):
+            return False
+        if self.globalq or self.nexternal:
+            return False
+        for p in ps:
+            if p.inbox or p.runq or p.newq or p.timers.nactive or not p.sleeping:
+                return False
+            if p.loop is not None:
+                try:
+                    if asyncio.all_tasks(p.loop):
+                        return False
+                except RuntimeError:
+                    return False
+        for t in threading.enumerate():
+            if t.ident not in self.runtime_tids and not getattr(t, "_gmploop_runtime", False):
+                return False
+        return True
+
+    def report_deadlock(self) -> None:
+        msg = "all goroutines are asleep - deadlock!\n\n" + format_goroutines(self)
+        self.deadlock = Deadlock(msg)
+        self._stop_loop0()
+
+    def _stop_loop0(self) -> None:
+        loop = self.loop0
+        try:
+            if self.allp[0].tid == get_ident():
+                loop.stop()
+            else:
+                loop.call_soon_threadsafe(loop.stop)
+        except RuntimeError:
+            pass
+
+    def main_exited(self, g: Goroutine) -> None:
+        if self.on_main_exit is not None:
+            self.on_main_exit(g)
+
+    def fatal_error(self, exc: BaseException) -> None:
+        if self.fatal is None:
+            self.fatal = exc
+        self._stop_loop0()
+
+    # -- stealing ------------------------------------------------------------
+
+    def steal(self, pp: P) -> Goroutine | None:
+        """Steal half of a victim's unstarted goroutines (proc.go stealWork)."""
+        ps = self.allp
+        n = len(ps)
+        if n < 2:
+            return None
+        start = config.rng.randrange(n)
+        for i in range(n):
+            victim = ps[(start + i) % n]
+            if victim is pp or not victim.newq:
+                continue
+            stuck = victim.stuck
+            if not (stuck or FREE_THREADED):
+                continue
+            g = runqsteal(pp, victim, take_last=stuck)
+            if g is not None:
+                pp.nsteals += 1 + len(pp.newq)
+                return g
+        return None
+
+    # -- set_max_procs --------------------------------------------------------
+
+    def resize(self, n: int) -> int:
+        """Change the number of processors (proc.go procresize)."""
+        old = self.nprocs
+        if n == old:
+            return old
+        if n > old:
+            new = []
+            with self.lock:
+                for i in range(old, n):
+                    p = P(i, self)
+                    self.allp.append(p)
+                    new.append(p)
+                self.nprocs = n
+            if self.started:
+                for p in new:
+                    self._start_m(p)
+            return old
+        # Shrink: the removed Ps give their unstarted goroutines to the global
+        # queue and retire once their started (pinned) goroutines have finished.
+        with self.lock:
+            gone = self.allp[n:]
+            del self.allp[n:]
+            self.nprocs = n
+            for p in gone:
+                p.retiring = True
+                self.retired.append(p)
+        for p in gone:
+            while True:
+                try:
+                    g = p.newq.popleft()
+                except IndexError:
+                    break
+                with self.lock:
+                    self.globalq.append(g)
+            p.notify()
+        self.wakep(prefer=self.allp[0])
+        return old
+
+    # -- counting ------------------------------------------------------------
+
+    def num_goroutine(self) -> int:
+        ps = self.allp + self.retired
+        created = self.nforeign + sum(p.ncreated for p in ps)
+        exited = sum(p.nexited for p in ps)
+        return created - exited
+
+
+# --------------------------------------------------------------------------
+# The current context
+# --------------------------------------------------------------------------
+
+_tls = threading.local()
+
+
+def getg() -> Goroutine | None:
+    """The running goroutine, or None outside goroutines (Go's getg)."""
+    cur = getcurrent()
+    if type(cur) is _Worker:
+        return cur.g
+    return None
+
+
+def current_p() -> P | None:
+    """The P whose thread this is, when called on a P's thread."""
+    cur = getcurrent()
+    if type(cur) is _Worker:
+        return cur.p
+    loop = _get_running_loop()
+    if loop is not None:
+        p = getattr(loop, "_gmp_p", None)
+        if p is not None and p.tid == get_ident():
+            return p
+    return None
+
+
+# --------------------------------------------------------------------------
+# park / ready (Go's gopark / goready)
+# --------------------------------------------------------------------------
+
+
+def gopark_prepare(g: Goroutine, reason: str) -> None:
+    """First half of a park: mark ``g`` WAITING *before* publishing it where a
+    waker can find it (under that structure's lock)."""
+    g.status = WAITING
+    g.waitreason = reason
+
+
+def gopark_commit(g: Goroutine) -> Any:
+    """Second half: switch away (after releasing every lock). Returns the value
+    its waker left in ``g.param``."""
+    p = g.p
+    if p.sched.dead:
+        raise _greenlet_exit()
+    if not g.tracked:
+        g.tracked = True
+        p.allgs.add(g)
+    p.park_m(g.glet)
+    if p.sched.dead:
+        raise _greenlet_exit()
+    g.status = RUNNING
+    p.curg = g
+    v = g.param
+    g.param = None
+    return v
+
+
+def gopark(reason: str) -> Any:
+    g = getg()
+    if g is None:
+        raise RuntimeError("park() called outside a goroutine")
+    gopark_prepare(g, reason)
+    return gopark_commit(g)
+
+
+def goready(g: Goroutine) -> None:
+    """Make the WAITING goroutine ``g`` runnable on its own P. Any thread."""
+    g.status = RUNNABLE
+    p = g.p
+    if p.tid == get_ident():
+        p.runq.append(g)
+        if p.sleeping:
+            p.notify()
+    else:
+        p.inbox.append(g)
+        p.notify()
+
+
+def gosched() -> None:
+    """Yield the processor (Go's Gosched). A thread yields its time slice."""
+    g = getg()
+    if g is None:
+        time.sleep(0)
+        return
+    p = g.p
+    g.status = RUNNABLE
+    g.waitreason = W_GOSCHED
+    p.runq.append(g)
+    p.park_m(g.glet)
+    if p.sched.dead:
+        raise _greenlet_exit()
+    g.status = RUNNING
+    p.curg = g
+
+
+def _greenlet_exit() -> BaseException:
+    from greenlet import GreenletExit
+    return GreenletExit()
+
+
+# --------------------------------------------------------------------------
+# Timers on the current P
+# --------------------------------------------------------------------------
+
+
+def add_timer(p: P, delay: float, fn: Callable[[Any], None], arg: Any = None,
+              period: float = 0.0) -> Timer:
+    """Arm a timer on ``p`` that calls ``fn(arg)`` on p's thread after ``delay``."""
+    if delay > 1e9:
+        delay = 1e9  # "a huge duration does not overflow": ~31 years
+    t = Timer(_monotonic() + max(delay, 0.0), fn, arg, period)
+    p.timers.add(t)
+    return t
+
+
+def _sleep_wake(g: Goroutine) -> None:
+    goready(g)
+
+
+def sleep(seconds: float) -> None:
+    """Park the goroutine for at least ``seconds``; ``time.sleep`` in a thread."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+    if seconds != seconds:
+        raise ValueError("seconds must not be NaN")
+    g = getg()
+    if g is None:
+        if seconds > 0:
+            time.sleep(seconds)
+        return
+    if seconds <= 0:
+        return
+    gopark_prepare(g, W_SLEEP)
+    add_timer(g.p, seconds, _sleep_wake, g)
+    gopark_commit(g)
+
+
+# --------------------------------------------------------------------------
+# excepthook
+# --------------------------------------------------------------------------
+
+
+def default_excepthook(g: Goroutine, exc: BaseException) -> None:
+    """Print ``goroutine <id> [<name>]:`` and the traceback to stderr."""
+    try:
+        sys.stderr.write(f"goroutine {g.id} [{g.name}]:\n")
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    except Exception:  # noqa: BLE001 - never let reporting kill the runtime
+        pass
+
+
+def call_excepthook(g: Goroutine, exc: BaseException) -> None:
+    mod = sys.modules.get("gmploop")
+    hook = getattr(mod, "excepthook", default_excepthook) if mod else default_excepthook
+    try:
+        hook(g, exc)
+    except Exception:  # noqa: BLE001
+        default_excepthook(g, exc)
+
+
+# --------------------------------------------------------------------------
+# Observability
+# --------------------------------------------------------------------------
+
+
+def _all_goroutines(sched: Sched) -> list[Goroutine]:
+    seen: dict[int, Goroutine] = {}
+    for p in sched.allp + sched.retired:
+        for q in (p.newq, p.runq, p.inbox):
+            for g in list(q):
+                seen[g.id] = g
+        for g in list(p.allgs):
+            seen[g.id] = g
+        if p.curg is not None and p.curg.status is not DEAD:
+            seen[p.curg.id] = p.curg
+    for g in list(sched.globalq):
+        seen[g.id] = g
+    if sched.main_g is not None and sched.main_g.status is not DEAD:
+        seen[sched.main_g.id] = sched.main_g
+    return [seen[k] for k in sorted(seen)]
+
+
+def _state_word(g: Goroutine) -> str:
+    if g.status is WAITING:
+        return g.waitreason or "waiting"
+    if g.status is RUNNABLE:
+        return "runnable"
+    if g.status is RUNNING:
+        return "running"
+    return g.status.name.lower()
+
+
+def format_goroutine(g: Goroutine) -> str:
+    head = f"goroutine {g.id} [{_state_word(g)}]:"
+    if g._name is not None:
+        head = f"goroutine {g.id} ({g.name}) [{_state_word(g)}]:"
+    lines = [head]
+    frame = None
+    if g.glet is not None and g.status is not RUNNING:
+        frame = g.glet.gr_frame
+    elif g.status is RUNNING and g.glet is getcurrent():
+        frame = sys._getframe(2)
+    if frame is not None:
+        lines.extend(s.rstrip("\n") for s in traceback.format_stack(frame))
+    elif g.fn is not None:
+        fn = g.fn
+        lines.append(f"  created, not yet started: {getattr(fn, '__qualname__', repr(fn))}")
+    return "\n".join(lines) + "\n"
+
+
+def format_goroutines(sched: Sched) -> str:
+    return "\n".join(format_goroutine(g) for g in _all_goroutines(sched))
+
+
+def stats(sched: Sched) -> dict:
+    ps = sched.allp
+    allps = ps + sched.retired
+    threads = sum(1 for t in threading.enumerate()
+                  if t.ident in sched.runtime_tids or getattr(t, "_gmploop_runtime", False))
+    created = sched.nforeign + sum(p.ncreated for p in allps)
+    return {
+        "procs": sched.nprocs,
+        "goroutines": sched.num_goroutine(),
+        "runnable_global": len(sched.globalq),
+        "runnable_local": [len(p.newq) + len(p.runq) + len(p.inbox) for p in ps],
+        "idle_procs": len(sched.idle),
+        "threads": threads,
+        "spinning": 0,
+        "steals": sum(p.nsteals for p in allps),
+        "created": created,
+        "reused": sum(p.nreused for p in allps),
+        "parked": sum(len(p.allgs) for p in allps),
+        "timers": sum(p.timers.nactive for p in allps),
+        "free_greenlets": sum(len(p.gfree) for p in allps),
+    }
+
+
+def schedtrace_line(sched: Sched, t0: float) -> str:
+    s = stats(sched)
+    ms = int((_monotonic() - t0) * 1000)
+    local = " ".join(str(n) for n in s["runnable_local"])
+    return (f"SCHED {ms}ms: gomaxprocs={s['procs']} idleprocs={s['idle_procs']} "
+            f"threads={s['threads']} goroutines={s['goroutines']} "
+            f"runqueue={s['runnable_global']} [{local}] steals={s['steals']} "
+            f"created={s['created']} reused={s['reused']}")
+
+
+# --------------------------------------------------------------------------
+# sysmon
+# --------------------------------------------------------------------------
+
+
+class _Sysmon:
+    """Go's sysmon: a monitor thread. It notices a P that has run one goroutine
+    for a long time, marks it *stuck* so idle Ps may steal its unstarted
+    goroutines (and wakes one to do so), reports it once (``GMPLOOP_SYSMON_MS``)
+    and prints schedtrace lines (``GMPLOOP_SCHEDTRACE``). It cannot preempt:
+    greenlets cannot be interrupted from outside."""
+
+    STUCK_S = 0.002  # a P running one G this long may be stolen from
+
+    def __init__(self, sched: Sched) -> None:
+        self.sched = sched
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="gmploop-sysmon", daemon=True)
+        self.thread._gmploop_runtime = True  # type: ignore[attr-defined]
+        self.report_s = config.SYSMON_MS / 1000.0
+        self.trace_s = config.SCHEDTRACE_MS / 1000.0
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        sched = self.sched
+        t0 = _monotonic()
+        next_trace = t0 + self.trace_s if self.trace_s else None
+        while not self._stop.is_set() and not sched.dead:
+            multi = len(sched.allp) > 1
+            delay = 0.001 if (multi and sched.idle) else 0.01
+            if next_trace is not None:
+                delay = min(delay, max(0.0, next_trace - _monotonic()))
+            if self._stop.wait(delay):
+                break
+            now = _monotonic()
+            self.retake(now)
+            if next_trace is not None and now >= next_trace:
+                try:
+                    sys.stderr.write(schedtrace_line(sched, t0) + "\n")
+                    sys.stderr.flush()
+                except Exception:  # noqa: BLE001
+                    pass
+                next_trace = now + self.trace_s
+
+    def retake(self, now: float) -> None:
+        sched = self.sched
+        woke = False
+        for p in list(sched.allp):
+            tick = p.schedtick
+            if not p.in_batch or p.curg is None:
+                p.stuck = False
+                p.sm_tick = -1
+                continue
+            if tick != p.sm_tick:
+                p.sm_tick = tick
+                p.sm_since = now
+                p.stuck = False
+                continue
+            held = now - p.sm_since
+            if held >= self.STUCK_S:
+                p.stuck = True
+                if p.newq and not woke and sched.idle:
+                    woke = True  # bound spinning: one P per round
+                    sched.wakep()
+            if self.report_s and held >= self.report_s and p.sm_reported != tick:
+                p.sm_reported = tick
+                g = p.curg
+                if g is not None:
+                    _report_long_running(g, held)
+
+
+def _report_long_running(g: Goroutine, held: float) -> None:
+    import warnings
+    frame = None
+    try:
+        frame = sys._current_frames().get(g.p.tid)
+    except Exception:  # noqa: BLE001
+        pass
+    stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+    warnings.warn(
+        f"goroutine {g.id} [{g.name}] has held processor P{g.p.id} for "
+        f"{held * 1000:.0f} ms without yielding\n{stack}",
+        RuntimeWarning, stacklevel=1)
+
+
+from . import sema as _sema  # noqa: E402  (sema imports this module)

@@ -1,0 +1,182 @@
+"""Runtime data structures: the goroutine record (G), its status, and the waiter
+record (sudog). Counterpart of Go's ``runtime/runtime2.go``.
+
+Ownership (who may write what):
+
+- ``G.status`` moves IDLE -> RUNNABLE -> RUNNING <-> WAITING -> DEAD.
+  IDLE/RUNNABLE before its first run, the G is a plain record owned by whichever
+  run queue holds it (it can be stolen). From its first run on it is bound to one
+  greenlet and so to one processor P and one OS thread for life (DESIGN.md fact 1):
+  ``G.p`` never changes again.
+- A G is set WAITING by its own code *before* it publishes a waiter (under the
+  lock of the structure it waits on), so a waker on another thread that readies it
+  at once finds it WAITING. ``goready`` sets RUNNABLE and queues it on ``G.p``.
+- ``G.param`` is written by the waker before ``goready`` and read by the G after
+  it resumes (Go's ``gp.param``).
+
+A Sudog stands for one waiting party on one wait queue. It is one of three kinds:
+a goroutine (woken by ``goready``), a thread (woken by releasing a lock it blocks
+on), or an asyncio future (resolved on its loop, thread-safely from elsewhere).
+Every blocking structure (channels, select, join, sync) uses it, so all three
+caller kinds work on every primitive.
+
+Claiming: exactly one party may complete a waiter. For a sudog on one queue the
+queue's lock arbitrates (the waker dequeues it, a timeout or cancellation looks
+whether it is still there). A sudog that belongs to a ``select`` (or any waiter
+on several queues) shares a ``SelectDone`` whose test-and-set decides the winner,
+as Go's ``selectDone`` CAS does.
+"""
+
+from __future__ import annotations
+
+import enum
+from _thread import allocate_lock
+from typing import Any
+
+
+class GStatus(enum.IntEnum):
+    """Goroutine states, after runtime2.go's ``_Gidle`` ... ``_Gdead``."""
+
+    IDLE = 0  #: created, never queued (not used by go(); kept for Go parity)
+    RUNNABLE = 1  #: on a run queue, not running
+    RUNNING = 2  #: executing on its processor's thread
+    WAITING = 3  #: parked; some waker will ``goready`` it
+    DEAD = 4  #: finished
+
+
+IDLE = GStatus.IDLE
+RUNNABLE = GStatus.RUNNABLE
+RUNNING = GStatus.RUNNING
+WAITING = GStatus.WAITING
+DEAD = GStatus.DEAD
+
+# Wait reasons, spelled as Go spells them (runtime2.go waitReasonStrings).
+W_CHAN_RECV = "chan receive"
+W_CHAN_SEND = "chan send"
+W_CHAN_RECV_NIL = "chan receive (nil chan)"
+W_SELECT = "select"
+W_SELECT_NO_CASES = "select (no cases)"
+W_SLEEP = "sleep"
+W_SYNC_WAIT = "sync.WaitGroup.Wait"
+W_MUTEX = "sync.Mutex.Lock"
+W_RWMUTEX_R = "sync.RWMutex.RLock"
+W_RWMUTEX_W = "sync.RWMutex.Lock"
+W_SEMACQUIRE = "semacquire"
+W_JOIN = "goroutine join"
+W_IO = "IO wait"
+W_SYSCALL = "syscall"
+W_AWAIT = "asyncio await"
+W_GOSCHED = "preempted"
+
+
+class Goroutine:
+    """A goroutine: a function run by the gmploop scheduler on a greenlet.
+
+    Returned by :func:`gmploop.go`. ``id`` is unique and increasing in creation
+    order; ``name`` defaults to ``goroutine-<id>``. Use :meth:`join` (or
+    ``await g`` in a coroutine) for its result.
+    """
+
+    __slots__ = (
+        "id", "_name", "fn", "args", "kwargs", "status", "glet", "p", "param",
+        "waitreason", "result", "exc", "joinq", "tracked", "sudog", "__weakref__",
+    )
+
+    def __init__(self, gid: int, fn: Any, args: tuple, kwargs: dict | None) -> None:
+        self.id = gid
+        self._name: str | None = None
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.status = RUNNABLE
+        self.glet = None  # greenlet, bound at first run
+        self.p = None  # home processor, fixed at first run
+        self.param: Any = None
+        self.waitreason = ""
+        self.result: Any = None
+        self.exc: BaseException | None = None
+        self.joinq = None  # WaitQueue of joiners, made on first join
+        self.tracked = False  # in its P's allgs (set at first park)
+        self.sudog: Sudog | None = None  # cached waiter for plain waits
+
+    @property
+    def name(self) -> str:
+        return self._name if self._name is not None else f"goroutine-{self.id}"
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"name must be a str, not {type(value).__name__}")
+        self._name = value
+
+    def done(self) -> bool:
+        """True once the goroutine's function has returned or raised."""
+        return self.status is DEAD
+
+    def __repr__(self) -> str:
+        return f"<Goroutine {self.id} {self.name!r} {self.status.name.lower()}>"
+
+    # join / __await__ are attached by gmploop._goroutine (they need the waiter
+    # machinery of sema.py, which imports this module).
+
+
+class SelectDone:
+    """Shared claim of the sudogs of one multi-queue wait (Go's selectDone).
+
+    ``claim(sg)`` is an atomic test-and-set: the first caller wins and records
+    which sudog won; later callers get False. The lock is never released, it
+    only serves as the atomic flag.
+    """
+
+    __slots__ = ("_flag", "won")
+
+    def __init__(self) -> None:
+        self._flag = allocate_lock()
+        self.won: Sudog | None = None
+
+    def claim(self, sg: "Sudog | None") -> bool:
+        if self._flag.acquire(False):
+            self.won = sg
+            return True
+        return False
+
+    @property
+    def claimed(self) -> bool:
+        return self._flag.locked()
+
+
+# Sudog kinds.
+K_G = 0
+K_THREAD = 1
+K_FUTURE = 2
+
+
+class Sudog:
+    """One waiter on one wait queue (Go's sudog).
+
+    ``elem`` carries the value (to send, or received), ``ok`` whether a receive
+    got a real value, ``idx`` the case index in a select, ``sel`` the shared
+    claim of a select (None for a plain wait), ``cancelled`` marks a waiter that
+    gave up (timeout/cancel) and is lazily skipped by dequeuers.
+    """
+
+    __slots__ = ("kind", "g", "elem", "ok", "sel", "idx", "cancelled", "lock",
+                 "fut", "loop", "c", "success")
+
+    def __init__(self, kind: int, g: Any = None) -> None:
+        self.kind = kind
+        self.g = g
+        self.elem: Any = None
+        self.ok = False
+        self.sel: SelectDone | None = None
+        self.idx = 0
+        self.cancelled = False
+        self.lock = None
+        self.fut = None
+        self.loop = None
+        self.c = None
+        self.success = False
+
+    def __repr__(self) -> str:
+        kind = ("goroutine", "thread", "future")[self.kind]
+        return f"<sudog {kind} idx={self.idx} cancelled={self.cancelled}>"

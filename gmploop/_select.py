@@ -1,0 +1,229 @@
+"""Go's ``select``. Counterpart of ``runtime/select.go``.
+
+``select(*cases, default=False, timeout=None)``:
+
+pass 0 - validate, drop ``None`` channels (never ready), and make the poll order
+         (a random permutation: uniform choice among ready cases) and the lock
+         order (distinct channels sorted by ``id``: a fixed global order, so two
+         selects never deadlock on each other's locks).
+pass 1 - with every channel locked, look for a case that can proceed now, in
+         poll order; perform it and return.
+         ``default``: none ready -> return (-1, None, False).
+pass 2 - enqueue one sudog per case on its channel's recvq/sendq; all share one
+         ``SelectDone`` whose test-and-set lets exactly one waker win. Unlock,
+         block.
+pass 3 - the winner's waker already did the transfer. The other sudogs stay on
+         their queues marked dead (the claim is taken), and the queues drop them
+         lazily (sema.WaitQ), so no lock is retaken and nothing leaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from . import _chan
+from ._chan import Chan, Closed
+from ._runtime import config
+from ._runtime.runtime2 import W_SELECT, W_SELECT_NO_CASES, SelectDone
+from ._runtime.sema import (ablock, block, caller_goroutine, check_timeout,
+                            new_async_sudog, new_sudog, sibling, wake)
+
+
+class Recv:
+    """Select case: receive from ``ch`` (``None``: never ready)."""
+
+    __slots__ = ("ch",)
+
+    def __init__(self, ch: Chan | None) -> None:
+        if ch is not None and not isinstance(ch, Chan):
+            raise TypeError(f"ch must be a Chan or None, not {type(ch).__name__}")
+        self.ch = ch
+
+    def __repr__(self) -> str:
+        return f"Recv({self.ch!r})"
+
+
+class Send:
+    """Select case: send ``value`` on ``ch`` (``None``: never ready)."""
+
+    __slots__ = ("ch", "value")
+
+    def __init__(self, ch: Chan | None, value: Any) -> None:
+        if ch is not None and not isinstance(ch, Chan):
+            raise TypeError(f"ch must be a Chan or None, not {type(ch).__name__}")
+        self.ch = ch
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Send({self.ch!r}, {self.value!r})"
+
+
+def _prepare(cases: tuple, default: Any, timeout: Any):
+    if not isinstance(default, bool):
+        raise TypeError(f"default must be a bool, not {type(default).__name__}")
+    timeout = check_timeout(timeout)
+    active = []
+    for i, c in enumerate(cases):
+        if type(c) is not Recv and type(c) is not Send:
+            if not isinstance(c, (Recv, Send)):
+                raise TypeError(f"cases[{i}] must be Recv or Send, not {type(c).__name__}")
+        if c.ch is not None:
+            active.append(i)
+    config.rng.shuffle(active)  # pollorder
+    chans = {id(cases[i].ch): cases[i].ch for i in active}
+    lockorder = [chans[k] for k in sorted(chans)]
+    return active, lockorder, timeout
+
+
+def _lock_all(lockorder) -> None:
+    for c in lockorder:
+        c._lock.acquire()
+
+
+def _unlock_all(lockorder) -> None:
+    for c in reversed(lockorder):
+        c._lock.release()
+
+
+def _pass1(cases, pollorder):
+    """Under all locks: perform a ready case. Returns (result, sudog to wake)
+    or None. Raises Closed (locks still held: the caller unlocks)."""
+    for i in pollorder:
+        case = cases[i]
+        c = case.ch
+        if type(case) is Recv:
+            sg = c.sendq.dequeue() if c.sendq else None
+            if sg is not None:
+                if c._cap == 0:
+                    v = sg.elem
+                else:
+                    v = c._buf.popleft()
+                    c._buf.append(sg.elem)
+                sg.elem = None
+                sg.success = True
+                return (i, v, True), sg
+            if c._buf:
+                return (i, c._buf.popleft(), True), None
+            if c._closed:
+                return (i, None, False), None
+        else:
+            if c._closed:
+                raise Closed("send on closed channel")
+            sg = c.recvq.dequeue() if c.recvq else None
+            if sg is not None:
+                sg.elem = case.value
+                sg.ok = True
+                sg.success = True
+                return (i, None, True), sg
+            if len(c._buf) < c._cap:
+                c._buf.append(case.value)
+                return (i, None, True), None
+    return None
+
+
+def _enqueue_all(cases, pollorder, first) -> SelectDone:
+    sel = SelectDone()
+    first.sel = sel
+    sg = first
+    for n, i in enumerate(sorted(pollorder)):
+        if n:
+            sg = sibling(first)
+        sg.sel = sel
+        sg.idx = i
+        case = cases[i]
+        if type(case) is Recv:
+            case.ch.recvq.enqueue(sg)
+        else:
+            sg.elem = case.value
+            case.ch.sendq.enqueue(sg)
+    return sel
+
+
+def _cancel_select(sg) -> bool:
+    return sg.sel.claim(None)
+
+
+def _result(cases, sel: SelectDone):
+    won = sel.won
+    if type(cases[won.idx]) is Recv:
+        return won.idx, won.elem, won.ok
+    if not won.success:
+        raise Closed("send on closed channel")
+    return won.idx, None, True
+
+
+def select(*cases: Recv | Send, default: bool = False,
+           timeout: float | None = None) -> tuple[int, Any, bool]:
+    """Wait until one case can proceed, perform exactly that one and return
+    ``(index, value, ok)``. See API.md "Select"."""
+    pollorder, lockorder, timeout = _prepare(cases, default, timeout)
+    _lock_all(lockorder)
+    try:
+        r = _pass1(cases, pollorder)
+    except BaseException:
+        _unlock_all(lockorder)
+        raise
+    if r is not None:
+        _unlock_all(lockorder)
+        if r[1] is not None:
+            wake(r[1])
+        return r[0]
+    if default:
+        _unlock_all(lockorder)
+        return -1, None, False
+    if timeout == 0:
+        _unlock_all(lockorder)
+        raise TimeoutError("select timed out")
+    try:
+        g = caller_goroutine("select()", "aselect(...)")
+    except BaseException:
+        _unlock_all(lockorder)
+        raise
+    first = new_sudog(g, W_SELECT if pollorder else W_SELECT_NO_CASES)
+    sel = _enqueue_all(cases, pollorder, first)
+    _unlock_all(lockorder)
+    if not block(first, timeout, _cancel_select):
+        raise TimeoutError("select timed out")
+    if g is not None:
+        g.sudog = None  # its siblings stay queued (dead): never reuse it
+    return _result(cases, sel)
+
+
+async def aselect(*cases: Recv | Send, default: bool = False,
+                  timeout: float | None = None) -> tuple[int, Any, bool]:
+    """Awaitable ``select``, same arguments and result. Cancelling it performs
+    no case (or, if one was already performed, returns it and re-arms the
+    cancellation for the next await)."""
+    pollorder, lockorder, timeout = _prepare(cases, default, timeout)
+    _lock_all(lockorder)
+    try:
+        r = _pass1(cases, pollorder)
+    except BaseException:
+        _unlock_all(lockorder)
+        raise
+    if r is not None:
+        _unlock_all(lockorder)
+        if r[1] is not None:
+            wake(r[1])
+        return r[0]
+    if default:
+        _unlock_all(lockorder)
+        return -1, None, False
+    if timeout == 0:
+        _unlock_all(lockorder)
+        raise TimeoutError("select timed out")
+    try:
+        first = new_async_sudog(asyncio.get_running_loop())
+    except BaseException:
+        _unlock_all(lockorder)
+        raise
+    sel = _enqueue_all(cases, pollorder, first)
+    _unlock_all(lockorder)
+    if not await ablock(first, timeout, _cancel_select):
+        raise TimeoutError("select timed out")
+    return _result(cases, sel)
+
+
+Recv.__module__ = Send.__module__ = "gmploop"
+_ = _chan
