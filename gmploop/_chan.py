@@ -22,11 +22,15 @@ sender (``Closed``). Buffered values are still delivered after close.
 from __future__ import annotations
 
 import asyncio
-from _thread import allocate_lock
+from _thread import allocate_lock, get_ident
 from collections import deque
 from typing import Any, AsyncIterator, Iterator
 
-from ._runtime.runtime2 import W_CHAN_RECV, W_CHAN_SEND
+from greenlet import getcurrent
+
+from ._runtime.proc import _Worker, gopark_commit
+from ._runtime.runtime2 import (K_G, RUNNABLE, W_CHAN_RECV, W_CHAN_SEND, WAITING,
+                                Sudog)
 from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, cancel_plain,
                             check_timeout, new_async_sudog, new_sudog, wake)
 
@@ -86,11 +90,16 @@ class Chan:
             return cancel_plain(sg)
 
     # -- send ----------------------------------------------------------------
+    #
+    # send/recv/recv_ok are the hottest code in gmploop. Their goroutine paths
+    # inline sema.new_sudog/wake and proc.goready (same logic; keep in step):
+    # on CPython a function call costs as much as a greenlet switch's
+    # bookkeeping, and ping-pong pays a handful per message.
 
     def _send_fast(self, value: Any) -> bool:
         """Under the lock: complete a send now if possible. Returns True if
-        done; raises Closed. Releases the lock only on the paths that return
-        True or raise."""
+        done (lock released); raises Closed (lock released); False: must wait
+        (lock still held)."""
         if self._closed:
             self._lock.release()
             raise Closed("send on closed channel")
@@ -102,7 +111,19 @@ class Chan:
                 sg.ok = True
                 sg.success = True
                 self._lock.release()
-                wake(sg)
+                if sg.kind == K_G:  # goready, inlined
+                    g = sg.g
+                    g.status = RUNNABLE
+                    p = g.p
+                    if p.tid == get_ident():
+                        p.runq.append(g)
+                        if p.sleeping:
+                            p.notify()
+                    else:
+                        p.inbox.append(g)
+                        p.notify()
+                else:
+                    wake(sg)
                 return True
         buf = self._buf
         if len(buf) < self._cap:
@@ -125,17 +146,31 @@ class Chan:
         if timeout == 0:
             self._lock.release()
             raise TimeoutError("send timed out")
-        try:
-            g = caller_goroutine("Chan.send()", "ch.asend(value)")
-        except BaseException:
+        cur = getcurrent()
+        if type(cur) is _Worker and timeout is None:
+            g = cur.g
+            sg = g.sudog
+            if sg is None or sg.cancelled is True:
+                sg = g.sudog = Sudog(K_G, g)
+            sg.cancelled = False
+            sg.elem = value
+            g.status = WAITING
+            g.waitreason = W_CHAN_SEND
+            self.sendq.enqueue(sg)
             self._lock.release()
-            raise
-        sg = new_sudog(g, W_CHAN_SEND)
-        sg.elem = value
-        self.sendq.enqueue(sg)
-        self._lock.release()
-        if not block(sg, timeout, self._cancel):
-            raise TimeoutError("send timed out")
+            gopark_commit(g)
+        else:
+            try:
+                g = caller_goroutine("Chan.send()", "ch.asend(value)")
+            except BaseException:
+                self._lock.release()
+                raise
+            sg = new_sudog(g, W_CHAN_SEND)
+            sg.elem = value
+            self.sendq.enqueue(sg)
+            self._lock.release()
+            if not block(sg, timeout, self._cancel):
+                raise TimeoutError("send timed out")
         if not sg.success:
             raise Closed("send on closed channel")
 
@@ -191,7 +226,19 @@ class Chan:
                 sg.elem = None
                 sg.success = True
                 self._lock.release()
-                wake(sg)
+                if sg.kind == K_G:  # goready, inlined
+                    g = sg.g
+                    g.status = RUNNABLE
+                    p = g.p
+                    if p.tid == get_ident():
+                        p.runq.append(g)
+                        if p.sleeping:
+                            p.notify()
+                    else:
+                        p.inbox.append(g)
+                        p.notify()
+                else:
+                    wake(sg)
                 return v, True
         buf = self._buf
         if buf:
@@ -203,17 +250,24 @@ class Chan:
             return None, False
         return None
 
-    def recv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
-        """Go's ``v, ok := <-ch``: ``(None, False)`` once closed and drained."""
-        if timeout is not None:
-            timeout = check_timeout(timeout)
-        self._lock.acquire()
-        r = self._recv_fast()
-        if r is not None:
-            return r
+    def _recv_wait(self, timeout: float | None) -> tuple[Any, bool]:
+        """Under the lock, nothing to receive now: wait (releases the lock)."""
         if timeout == 0:
             self._lock.release()
             raise TimeoutError("receive timed out")
+        cur = getcurrent()
+        if type(cur) is _Worker and timeout is None:
+            g = cur.g
+            sg = g.sudog
+            if sg is None or sg.cancelled is True:
+                sg = g.sudog = Sudog(K_G, g)
+            sg.cancelled = False
+            g.status = WAITING
+            g.waitreason = W_CHAN_RECV
+            self.recvq.enqueue(sg)
+            self._lock.release()
+            gopark_commit(g)
+            return sg.elem, sg.ok
         try:
             g = caller_goroutine("Chan.recv()", "ch.arecv()")
         except BaseException:
@@ -226,13 +280,55 @@ class Chan:
             raise TimeoutError("receive timed out")
         return sg.elem, sg.ok
 
+    def recv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
+        """Go's ``v, ok := <-ch``: ``(None, False)`` once closed and drained."""
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        self._lock.acquire()
+        r = self._recv_fast()
+        if r is not None:
+            return r
+        return self._recv_wait(timeout)
+
     def recv(self, timeout: float | None = None) -> Any:
         """Receive a value; blocks until one arrives. Closed and drained ->
         ``Closed``; not in time -> ``TimeoutError``."""
-        v, ok = self.recv_ok(timeout)
-        if not ok:
-            raise Closed("receive from closed channel")
-        return v
+        if timeout is not None:
+            timeout = check_timeout(timeout)
+        lock = self._lock
+        lock.acquire()
+        buf = self._buf
+        if not self.sendq:
+            if buf:
+                v = buf.popleft()
+                lock.release()
+                return v
+            if timeout is None and not self._closed:
+                cur = getcurrent()
+                if type(cur) is _Worker:
+                    # Park at once (the _recv_wait goroutine path, inlined).
+                    g = cur.g
+                    sg = g.sudog
+                    if sg is None or sg.cancelled is True:
+                        sg = g.sudog = Sudog(K_G, g)
+                    sg.cancelled = False
+                    g.status = WAITING
+                    g.waitreason = W_CHAN_RECV
+                    q = self.recvq
+                    q.append(sg)
+                    if len(q) > q._limit:
+                        q._compact()
+                    lock.release()
+                    gopark_commit(g)
+                    if sg.ok:
+                        return sg.elem
+                    raise Closed("receive from closed channel")
+        r = self._recv_fast()
+        if r is None:
+            r = self._recv_wait(timeout)
+        if r[1]:
+            return r[0]
+        raise Closed("receive from closed channel")
 
     async def arecv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
         """Awaitable ``recv_ok``. A cancelled ``arecv_ok`` took nothing."""

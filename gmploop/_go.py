@@ -14,6 +14,8 @@ from greenlet import getcurrent
 
 from ._loop import GMPEventLoop, active_sched, check_procs
 from ._runtime import proc
+from ._runtime.config import FREE_THREADED
+from ._runtime.proc import _next_goid
 from ._runtime.proc import (Deadlock, Sched, _Worker, _get_running_loop,
                             current_p, getg, goready, gopark_commit,
                             gopark_prepare)
@@ -166,12 +168,18 @@ def _sched_for_thread() -> Sched:
 
 def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
     """Start ``fn(*args, **kwargs)`` as a new goroutine and return at once."""
+    cur = getcurrent()
+    if type(cur) is _Worker and callable(fn):
+        # Sched.newproc's P path, inlined (hot: fan-out, skynet).
+        p = cur.p
+        g = Goroutine(_next_goid(), fn, args, kwargs or None)
+        p.ncreated += 1
+        p.newq.append(g)
+        if FREE_THREADED and p.sched.idle:  # pragma: no cover
+            p.sched.wakep()
+        return g
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")
-    cur = getcurrent()
-    if type(cur) is _Worker:
-        p = cur.p
-        return p.sched.newproc(fn, args, kwargs, p)
     p = current_p()
     if p is not None:
         return p.sched.newproc(fn, args, kwargs, p)

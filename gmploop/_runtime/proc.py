@@ -94,7 +94,9 @@ from greenlet import getcurrent, greenlet
 
 from . import config
 from .config import BATCH, GFREE_CAP, FREE_THREADED
-from .runq import LocalQueues, globrunqget, runqget, runqsteal
+from .config import GLOBAL_CHECK_TICKS
+from .runq import (LocalQueues, globrunqget, runqget, runqget_fair,
+                   runqsteal)
 from .runtime2 import (DEAD, RUNNABLE, RUNNING, WAITING, W_GOSCHED, W_SLEEP,
                        Goroutine)
 from .timers import Timer, TimerHeap
@@ -298,6 +300,8 @@ class P(LocalQueues):
         sched = self.sched
         gfree = self.gfree
         globalq = sched.globalq
+        newq = self.newq
+        runq = self.runq
         reused = False
         while True:
             g.glet = glet
@@ -322,7 +326,20 @@ class P(LocalQueues):
             self.budget -= 1
             nxt = None
             if self.budget > 0 and not sched.dead:
-                nxt = runqget(self, globalq)
+                # runqget_exit, inlined (hot path; keep in step with runq.py)
+                if self.inbox:
+                    self.drain_inbox()
+                self.schedtick += 1
+                if self.schedtick % GLOBAL_CHECK_TICKS == 0:
+                    nxt = runqget_fair(self, globalq)
+                if nxt is None:
+                    if newq:
+                        try:
+                            nxt = newq.pop()
+                        except IndexError:
+                            pass
+                    if nxt is None and runq:
+                        nxt = runq.popleft()
                 if nxt is not None and nxt.glet is None:
                     g = nxt  # run the unstarted goroutine inline: no switch
                     continue
@@ -706,20 +723,60 @@ def gopark_prepare(g: Goroutine, reason: str) -> None:
 
 def gopark_commit(g: Goroutine) -> Any:
     """Second half: switch away (after releasing every lock). Returns the value
-    its waker left in ``g.param``."""
+    its waker left in ``g.param``.
+
+    This is the hot path of every blocking operation, so ``P.park_m`` and
+    ``runq.runqget`` are inlined here (same logic, same order; keep in step).
+    """
     p = g.p
-    if p.sched.dead:
+    sched = p.sched
+    if sched.dead:
         raise _greenlet_exit()
     if not g.tracked:
         g.tracked = True
         p.allgs.add(g)
-    p.park_m(g.glet)
-    if p.sched.dead:
+    p.budget -= 1
+    if p.budget > 0:
+        # -- runqget, inlined --
+        inbox = p.inbox
+        runq = p.runq
+        if inbox:
+            p.drain_inbox()
+        p.schedtick += 1
+        nxt = None
+        if p.schedtick % GLOBAL_CHECK_TICKS == 0:
+            nxt = runqget_fair(p, sched.globalq)
+        if nxt is None:
+            if runq:
+                nxt = runq.popleft()
+            else:
+                newq = p.newq
+                if newq:
+                    try:
+                        nxt = newq.pop()
+                    except IndexError:
+                        pass
+        # -- park_m, inlined --
+        if nxt is not None:
+            ng = nxt.glet
+            if ng is None:
+                if p.gfree:
+                    p.gfree.pop().switch(nxt)
+                else:
+                    p.sched_glet.switch(nxt)
+            elif ng is not g.glet:
+                ng.switch()
+        else:
+            p.sched_glet.switch(None)
+    else:
+        p.sched_glet.switch(None)
+    if sched.dead:
         raise _greenlet_exit()
     g.status = RUNNING
     p.curg = g
     v = g.param
-    g.param = None
+    if v is not None:
+        g.param = None
     return v
 
 

@@ -21,10 +21,22 @@ Why not Go's single ring plus ``runnext``: Go moves every G freely, so one queue
 serves both; here a thief must be able to take unstarted work without touching
 pinned goroutines, and keeping the two apart makes that a single atomic pop.
 
-Order within a schedule (``runqget``): every 61st tick the global queue, then the
-oldest unstarted goroutine, then the oldest readied one (fairness); otherwise
-unstarted work first (it runs inline on the finishing goroutine's greenlet, with
-no switch at all), then readied goroutines.
+Order within a schedule. Two paths pick the next goroutine, and they differ on
+purpose (measured on skynet and fan-out, see docs/internals.md):
+
+- ``runqget`` (a goroutine parks, or the scheduler starts a batch): readied
+  goroutines first (FIFO), then unstarted ones (LIFO). A readied goroutine is
+  usually the partner of whoever just parked; running new work first instead
+  starves it, and on skynet every leaf then parks on its unbuffered send with a
+  greenlet of its own (10,000 greenlets alive instead of a few dozen).
+- ``runqget_exit`` (a goroutine returned, its greenlet is free): unstarted
+  goroutines first, because they run *inline* on that greenlet with no switch
+  at all (fan-out of 100k: one switch in total instead of two per goroutine).
+  Readied goroutines wait at most until the batch ends (``BATCH`` ticks), as
+  every batch starts with ``runqget``.
+
+Every ``GLOBAL_CHECK_TICKS`` ticks both first look at the global queue, then
+the oldest unstarted goroutine (so the LIFO end cannot starve the old ones).
 """
 
 from __future__ import annotations
@@ -46,37 +58,72 @@ class LocalQueues:
         self.inbox: deque = deque()
         self.schedtick = 0
 
-
-def runqget(pp: LocalQueues, globalq: deque) -> Any:
-    """Next goroutine for ``pp`` to run, or None. Owner thread only."""
-    inbox = pp.inbox
-    runq = pp.runq
-    if inbox:
-        # Drain cross-thread readies into the FIFO, keeping their order.
+    def drain_inbox(self) -> None:
+        """Move cross-thread readies into the FIFO, keeping their order."""
+        inbox = self.inbox
+        runq = self.runq
         try:
             while True:
                 runq.append(inbox.popleft())
         except IndexError:
             pass
+
+
+def runqget(pp: LocalQueues, globalq: deque) -> Any:
+    """Next goroutine for ``pp`` to run, or None: readied first. Owner thread.
+
+    proc.gopark_commit inlines this (hot path; keep in step).
+    """
+    if pp.inbox:
+        pp.drain_inbox()
     pp.schedtick += 1
     if pp.schedtick % GLOBAL_CHECK_TICKS == 0:
-        # Fairness (proc.go: "check the global runnable queue once in a while").
-        try:
-            return globalq.popleft()
-        except IndexError:
-            pass
-        try:
-            return pp.newq.popleft()
-        except IndexError:
-            pass
-        if runq:
-            return runq.popleft()
+        g = runqget_fair(pp, globalq)
+        if g is not None:
+            return g
+    if pp.runq:
+        return pp.runq.popleft()
+    try:
+        return pp.newq.pop()
+    except IndexError:
+        return None
+
+
+def runqget_exit(pp: LocalQueues, globalq: deque) -> Any:
+    """Next goroutine after one returned: unstarted first (runs inline).
+
+    proc.P.worker_main inlines this (hot path; keep in step).
+    """
+    if pp.inbox:
+        pp.drain_inbox()
+    pp.schedtick += 1
+    if pp.schedtick % GLOBAL_CHECK_TICKS == 0:
+        g = runqget_fair(pp, globalq)
+        if g is not None:
+            return g
     try:
         return pp.newq.pop()
     except IndexError:
         pass
-    if runq:
-        return runq.popleft()
+    if pp.runq:
+        return pp.runq.popleft()
+    return None
+
+
+def runqget_fair(pp: LocalQueues, globalq: deque) -> Any:
+    """The every-61-ticks pick (proc.go: "check the global runnable queue once
+    in a while"): global queue, then the oldest unstarted, then the oldest
+    readied goroutine."""
+    try:
+        return globalq.popleft()
+    except IndexError:
+        pass
+    try:
+        return pp.newq.popleft()
+    except IndexError:
+        pass
+    if pp.runq:
+        return pp.runq.popleft()
     return None
 
 
