@@ -261,6 +261,13 @@ def _frame_file(frame: str) -> str:
     return head[len('  File "'):].split('", line', 1)[0]
 
 
+def _set_path0(entry: str) -> None:
+    if sys.path:
+        sys.path[0] = entry
+    else:
+        sys.path.insert(0, entry)
+
+
 def _exit_code(e: SystemExit) -> int:
     code = e.code
     if code is None:
@@ -296,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import gmploop
 
     assert target is not None
+    saved_argv, saved_path0 = sys.argv, (sys.path[0] if sys.path else None)
     runner: Callable[[], None]
     if kind == "script":
         path = os.path.abspath(target)
@@ -304,15 +312,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                              f"[Errno 2] No such file or directory\n")
             return 2
         sys.argv = [target, *rest]
-        sys.path[0] = os.path.dirname(path)
+        _set_path0(os.path.dirname(path))
         runner = lambda: _run_script(path)  # noqa: E731
     elif kind == "module":
         sys.argv = [target, *rest]  # runpy replaces [0] with the module's file
-        sys.path[0] = os.getcwd()
+        _set_path0(os.getcwd())
         runner = lambda: _run_module(target)  # noqa: E731
     else:
         sys.argv = ["-c", *rest]
-        sys.path[0] = ""
+        _set_path0("")
         runner = lambda: _run_code(target)  # noqa: E731
 
     with warnings.catch_warnings():
@@ -351,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         if saved_main is not None:
             sys.modules["__main__"] = saved_main
+        sys.argv = saved_argv
+        if saved_path0 is not None:
+            sys.path[0] = saved_path0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             asyncio.set_event_loop_policy(old_policy)
