@@ -95,8 +95,8 @@ from greenlet import getcurrent, greenlet
 from . import config
 from .config import BATCH, GFREE_CAP, FREE_THREADED
 from .config import GLOBAL_CHECK_TICKS
-from .runq import (LocalQueues, globrunqget, runqget, runqget_fair,
-                   runqsteal)
+from .runq import (LocalQueues, globrunqget, runqget, runqget_exit,
+                   runqget_fair, runqsteal)
 from .runtime2 import (DEAD, RUNNABLE, RUNNING, WAITING, W_GOSCHED, W_SLEEP,
                        Goroutine)
 from .timers import Timer, TimerHeap
@@ -802,7 +802,13 @@ def goready(g: Goroutine) -> None:
 
 
 def gosched() -> None:
-    """Yield the processor (Go's Gosched). A thread yields its time slice."""
+    """Yield the processor (Go's Gosched). A thread yields its time slice.
+
+    Go puts the yielding G on the global queue, behind all local work; here it
+    cannot leave its P, so it goes to the tail of the local FIFO and the next
+    goroutine is picked unstarted-first, so everything already queued runs
+    before it comes back.
+    """
     g = getg()
     if g is None:
         time.sleep(0)
@@ -810,8 +816,18 @@ def gosched() -> None:
     p = g.p
     g.status = RUNNABLE
     g.waitreason = W_GOSCHED
+    p.budget -= 1
+    nxt = runqget_exit(p, p.sched.globalq) if p.budget > 0 else None
     p.runq.append(g)
-    p.park_m(g.glet)
+    if nxt is None:
+        p.sched_glet.switch(None)
+    elif nxt.glet is None:
+        if p.gfree:
+            p.gfree.pop().switch(nxt)
+        else:
+            p.sched_glet.switch(nxt)
+    elif nxt is not g:
+        nxt.glet.switch()
     if p.sched.dead:
         raise _greenlet_exit()
     g.status = RUNNING

@@ -1,0 +1,494 @@
+"""Goroutines and the scheduler: run, go, join, ids, gosched, sleep, counts,
+set_max_procs, deadlock detection, the background runtime. Each test runs at
+procs 1 and 4 through the ``run`` fixture."""
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import gmploop
+from gmploop import Chan, Deadlock
+from gmploop.lowlevel import GStatus
+
+T = 10  # bound on every wait in these tests (seconds)
+
+
+def test_run_returns_main_result(run):
+    assert run(lambda a, b=0: a + b, 2, b=3) == 5
+
+
+def test_run_reraises_main_exception_object(run):
+    err = ValueError("boom")
+
+    def main():
+        raise err
+
+    with pytest.raises(ValueError) as info:
+        run(main)
+    assert info.value is err
+
+
+def test_run_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="main"):
+        gmploop.run(42)
+    with pytest.raises(TypeError, match="procs"):
+        gmploop.run(lambda: None, procs="2")
+    with pytest.raises(ValueError, match="procs"):
+        gmploop.run(lambda: None, procs=0)
+
+
+def test_run_inside_goroutine_or_loop_raises(run):
+    def main():
+        with pytest.raises(RuntimeError):
+            gmploop.run(lambda: None)
+        return True
+
+    assert run(main)
+
+    async def coro():
+        with pytest.raises(RuntimeError):
+            gmploop.run(lambda: None)
+        return True
+
+    assert gmploop.run(coro())
+
+
+def test_go_rejects_non_callable(run):
+    def main():
+        with pytest.raises(TypeError, match="fn"):
+            gmploop.go(123)
+        return True
+
+    assert run(main)
+
+
+def test_goroutine_ids_increase_and_names(run):
+    def main():
+        gs = [gmploop.go(lambda: None) for _ in range(50)]
+        ids = [g.id for g in gs]
+        assert ids == sorted(ids) and len(set(ids)) == 50
+        assert gs[0].name == f"goroutine-{gs[0].id}"
+        gs[1].name = "worker"
+        assert gs[1].name == "worker"
+        with pytest.raises(TypeError):
+            gs[2].name = 5
+        for g in gs:
+            g.join(timeout=T)
+        assert all(g.done() for g in gs)
+        return True
+
+    assert run(main)
+
+
+def test_join_returns_value_and_reraises_exception_object(run):
+    err = KeyError("k")
+    hooked = []
+
+    def main(hook_calls):
+        ok = gmploop.go(lambda: 41 + 1)
+        bad = gmploop.go(lambda: (_ for _ in ()).throw(err))
+        assert ok.join(timeout=T) == 42
+        with pytest.raises(KeyError) as info:
+            bad.join(timeout=T)
+        assert info.value is err
+        return True
+
+    old = gmploop.excepthook
+    gmploop.excepthook = lambda g, e: hooked.append((g.id, e))
+    try:
+        assert run(main, hooked)
+    finally:
+        gmploop.excepthook = old
+    assert [e for _, e in hooked] == [err]
+
+
+def test_default_excepthook_prints_goroutine_header(run, capsys):
+    def main():
+        g = gmploop.go(lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            g.join(timeout=T)
+        return g.id
+
+    gid = run(main)
+    err = capsys.readouterr().err
+    assert f"goroutine {gid} [goroutine-{gid}]:" in err
+    assert "ZeroDivisionError" in err
+
+
+def test_join_timeout_and_self_join(run):
+    def main():
+        c = Chan()
+        g = gmploop.go(c.recv)
+        with pytest.raises(TimeoutError):
+            g.join(timeout=0.05)
+        with pytest.raises(TimeoutError):
+            g.join(timeout=0)
+        c.send("x", timeout=T)
+        assert g.join(timeout=T) == "x"
+
+        def selfjoin():
+            gmploop.current().join(timeout=1)
+
+        with pytest.raises(RuntimeError):
+            gmploop.go(selfjoin).join(timeout=T)
+        return True
+
+    assert run(main)
+
+
+def test_join_from_a_plain_thread(run):
+    def main():
+        c = Chan()
+        g = gmploop.go(c.recv)
+        out = []
+        t = threading.Thread(target=lambda: out.append(g.join(timeout=T)))
+        t.start()
+        c.send(7, timeout=T)
+        t.join(T)
+        assert out == [7]
+        return True
+
+    assert run(main)
+
+
+def test_await_goroutine_from_coroutine(procs):
+    async def main():
+        g = gmploop.go(lambda: sum(range(10)))
+        assert await g == 45
+        bad = gmploop.go(lambda: [][1])
+        with pytest.raises(IndexError):
+            await bad
+        return True
+
+    old = gmploop.excepthook
+    gmploop.excepthook = lambda g, e: None
+    try:
+        assert gmploop.run(main(), procs=procs)
+    finally:
+        gmploop.excepthook = old
+
+
+def test_current_is_none_outside_and_self_inside(run):
+    assert gmploop.current() is None
+
+    def main():
+        me = gmploop.current()
+        other = gmploop.go(gmploop.current)
+        assert other.join(timeout=T) is other
+        return me
+
+    g = run(main)
+    assert isinstance(g, gmploop.Goroutine) and g.done()
+
+
+def test_gosched_interleaves(run):
+    def main():
+        order = []
+        c = Chan(2)
+
+        def worker(tag):
+            for i in range(3):
+                order.append((tag, i))
+                gmploop.gosched()
+            c.send(tag, timeout=T)
+
+        gmploop.go(worker, "a")
+        gmploop.go(worker, "b")
+        c.recv(timeout=T)
+        c.recv(timeout=T)
+        return order
+
+    order = run(main)
+    assert sorted(order) == [(t, i) for t in "ab" for i in range(3)]
+    # Whatever the procs, each worker's own steps stay in order.
+    for tag in "ab":
+        assert [i for t, i in order if t == tag] == [0, 1, 2]
+
+
+def test_gosched_interleaves_on_one_proc():
+    def main():
+        order = []
+        done = Chan(2)
+
+        def worker(tag):
+            for i in range(3):
+                order.append(tag)
+                gmploop.gosched()
+            done.send(None, timeout=T)
+
+        gmploop.go(worker, "a")
+        gmploop.go(worker, "b")
+        done.recv(timeout=T)
+        done.recv(timeout=T)
+        return order
+
+    order = gmploop.run(main, procs=1)
+    # With one processor gosched really alternates the two.
+    assert order.count("a") == 3 and order.count("b") == 3
+    assert "".join(order) not in ("aaabbb", "bbbaaa")
+
+
+def test_gosched_outside_goroutine_is_harmless():
+    gmploop.gosched()
+
+
+def test_sleep_parks_only_the_goroutine(run):
+    def main():
+        ticks = []
+        stop = Chan()
+
+        def counter():
+            while True:
+                i, _, _ = gmploop.select(gmploop.Recv(stop), default=True)
+                if i == 0:  # stop was closed
+                    return
+                ticks.append(1)
+                gmploop.sleep(0.001)
+
+        g = gmploop.go(counter)
+        t0 = time.monotonic()
+        gmploop.sleep(0.05)
+        assert time.monotonic() - t0 >= 0.05
+        stop.close()
+        g.join(timeout=T)
+        return len(ticks)
+
+    assert run(main) >= 2
+
+
+def test_sleep_arguments():
+    gmploop.sleep(0)
+    gmploop.sleep(-1)
+    with pytest.raises(TypeError, match="seconds"):
+        gmploop.sleep("1")
+    with pytest.raises(ValueError, match="seconds"):
+        gmploop.sleep(float("nan"))
+
+
+def test_num_goroutine(run):
+    def main():
+        assert gmploop.num_goroutine() == 1
+        c = Chan()
+        gs = [gmploop.go(c.recv) for _ in range(10)]
+        assert gmploop.num_goroutine() == 11
+        for _ in gs:
+            c.send(0, timeout=T)
+        for g in gs:
+            g.join(timeout=T)
+        return gmploop.num_goroutine()
+
+    assert run(main) == 1
+
+
+def test_set_max_procs(run):
+    def main():
+        before = gmploop.set_max_procs(0)
+        assert gmploop.set_max_procs(3) == before
+        assert gmploop.set_max_procs(-1) == 3
+        assert gmploop.stats()["procs"] == 3
+        c = Chan()
+        gs = [gmploop.go(lambda i=i: c.send(i, timeout=T)) for i in range(20)]
+        got = sorted(c.recv(timeout=T) for _ in range(20))
+        assert got == list(range(20))
+        assert gmploop.set_max_procs(1) == 3
+        gs2 = [gmploop.go(lambda i=i: i * 2) for i in range(20)]
+        assert [g.join(timeout=T) for g in gs2] == [i * 2 for i in range(20)]
+        for g in gs:
+            g.join(timeout=T)
+        return True
+
+    assert run(main)
+    with pytest.raises(TypeError, match="n"):
+        gmploop.set_max_procs("2")
+
+
+def test_stats_and_dump(run):
+    def main():
+        c = Chan()
+        g = gmploop.go(c.recv)
+        g.name = "waiter"
+        deadline = time.monotonic() + T
+        while g.status is not GStatus.WAITING and time.monotonic() < deadline:
+            gmploop.sleep(0.001)
+        s = gmploop.stats()
+        for key in ("procs", "goroutines", "runnable_global", "runnable_local",
+                    "idle_procs", "threads", "spinning", "steals", "created", "reused"):
+            assert key in s
+        assert isinstance(s["runnable_local"], list)
+        assert s["goroutines"] == 2
+        buf = io.StringIO()
+        gmploop.dump_goroutines(buf)
+        c.send(1, timeout=T)
+        g.join(timeout=T)
+        return buf.getvalue(), g.id
+
+    text, gid = run(main)
+    assert f"goroutine {gid} (waiter) [chan receive]:" in text
+    assert "in main" in text  # the running main goroutine's stack
+
+
+def test_reuse_of_greenlets(run):
+    def main():
+        for _ in range(5):
+            gs = [gmploop.go(lambda: None) for _ in range(100)]
+            for g in gs:
+                g.join(timeout=T)
+        return gmploop.stats()
+
+    s = run(main)
+    assert s["created"] >= 501
+    assert s["reused"] > 400
+
+
+# -- deadlock ---------------------------------------------------------------------
+
+
+def test_deadlock_detected_with_reasons_and_stacks(run):
+    def blocked_sender(c):
+        c.send(1)
+
+    def main():
+        c = Chan()
+        g = gmploop.go(blocked_sender, c)
+        g.name = "sender"
+        Chan().recv()
+
+    with pytest.raises(Deadlock) as info:
+        run(main)
+    msg = str(info.value)
+    assert msg.startswith("all goroutines are asleep - deadlock!")
+    assert "[chan receive]" in msg and "(sender) [chan send]" in msg
+    assert "blocked_sender" in msg and "in main" in msg
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_deadlock_on_select_no_cases(run):
+    with pytest.raises(Deadlock, match=r"select \(no cases\)"):
+        run(gmploop.select)
+
+
+def test_no_deadlock_while_timer_pending(run):
+    def main():
+        c = Chan()
+        t = gmploop.Timer(0.05)
+        gmploop.go(lambda: c.send(t.c.recv()))
+        return c.recv() > 0
+
+    assert run(main)
+
+
+def test_deadlock_after_last_timer_stopped(run):
+    def main():
+        t = gmploop.Timer(60)
+        assert t.stop()
+        t.c.recv()
+
+    with pytest.raises(Deadlock):
+        run(main)
+
+
+def test_no_deadlock_while_a_thread_may_wake_us(run):
+    def main():
+        c = Chan()
+        threading.Thread(target=lambda: (time.sleep(0.05), c.send("hi"))).start()
+        return c.recv(timeout=T)
+
+    assert run(main) == "hi"
+
+
+def test_abandoned_goroutines_when_main_returns(run):
+    def main():
+        c = Chan()
+        for _ in range(10):
+            gmploop.go(c.recv)
+        return "done"
+
+    assert run(main) == "done"
+
+
+# -- parallel progress (Go's TestGoroutineParallelism) -----------------------
+
+
+def test_unstarted_goroutines_are_stolen_by_idle_procs():
+    """With procs=4, four goroutines that never yield all make progress: idle
+    processors steal the unstarted ones from the stuck processor."""
+    n = 4
+
+    def spinner(i, flags, stop):
+        flags[i] = threading.get_ident()
+        deadline = time.monotonic() + T
+        while not stop.is_set() and time.monotonic() < deadline:
+            pass  # never yields to the scheduler
+
+    def main():
+        flags = [None] * n
+        stop = threading.Event()
+        gs = [gmploop.go(spinner, i, flags, stop) for i in range(n)]
+        # The main goroutine parks (join with timeout) so P0 runs a spinner.
+        deadline = time.monotonic() + T
+        while None in flags and time.monotonic() < deadline:
+            gmploop.sleep(0.01)
+        started = list(flags)
+        stop.set()
+        for g in gs:
+            g.join(timeout=T)
+        return started
+
+    started = gmploop.run(main, procs=n)
+    assert None not in started, started
+    assert len(set(started)) == n  # each on its own processor thread
+
+
+# -- the background runtime --------------------------------------------------------
+
+
+def test_go_from_plain_thread_starts_background_runtime():
+    c = Chan()
+    g = gmploop.go(lambda: c.send("from goroutine", timeout=T))
+    assert c.recv(timeout=T) == "from goroutine"
+    assert g.join(timeout=T) is None
+    gmploop.shutdown(timeout=T)
+    # A later go() starts a fresh one.
+    g2 = gmploop.go(lambda: 5)
+    assert g2.join(timeout=T) == 5
+    gmploop.shutdown(timeout=T)
+
+
+def test_schedtrace_env_prints_lines():
+    code = ("import gmploop\n"
+            "def main():\n"
+            "    gmploop.sleep(0.3)\n"
+            "gmploop.run(main)\n")
+    env = dict(os.environ, GMPLOOP_SCHEDTRACE="50")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("SCHED ")]
+    assert len(lines) >= 2
+    assert "gomaxprocs=1" in lines[0] and "goroutines=" in lines[0]
+
+
+def test_maxprocs_env_sets_default():
+    code = "import gmploop\nprint(gmploop.run(lambda: gmploop.set_max_procs(0)))\n"
+    env = dict(os.environ, GMPLOOP_MAXPROCS="3")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "3"
+
+
+def test_asyncio_and_goroutines_share_p0():
+    async def main():
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, gmploop.GMPEventLoop)
+        c = Chan()
+        gmploop.go(lambda: c.send(gmploop.await_(asyncio.sleep(0.01, "slept")), timeout=T))
+        return await c.arecv(timeout=T)
+
+    assert gmploop.run(main()) == "slept"
