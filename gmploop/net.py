@@ -1,0 +1,760 @@
+"""Goroutine-aware TCP sockets: ``listen``, ``dial``, ``Listener``, ``Conn``.
+Counterpart of Go's ``net`` package over ``internal/poll`` and ``netpoll.go``.
+
+Concepts
+--------
+netFD      a ``_NetFD`` (base of ``Listener`` and ``Conn``): one non-blocking
+           socket plus the state of who waits on it (Go's ``poll.FD`` with its
+           ``pollDesc``).
+poller     each processor's event loop (uvloop's or the stdlib's). A goroutine
+           never blocks its thread in a socket call: on ``EAGAIN`` it registers
+           interest with its *own* P's loop (``add_reader``/``add_writer``, legal
+           because that loop runs on the goroutine's thread) and parks with wait
+           reason ``IO wait``; the loop's readiness callback makes it ready.
+waiter     a ``_Waiter``: one goroutine parked on one socket in one direction.
+
+Approach
+--------
+1. Try the system call first (``recv``/``send``/``accept``/``connect``); the
+   common case never touches the poller.
+2. On ``EAGAIN``: ``gopark_prepare``; under the netFD's lock, check it is not
+   closed, append the waiter to ``waiting[(P, dir)]`` and, if this P has no
+   registration for this direction yet, note one (``regs``); release the lock;
+   ``add_reader``/``add_writer`` on the P's loop; arm a timer for the deadline;
+   count the wait in ``sched.nexternal`` (deadlock detection must know an I/O
+   wait may wake a goroutine); ``gopark_commit``.
+3. Exactly one of three wakers *claims* a waiter, under the lock, by taking it
+   out of ``waiting`` and setting ``state``: the readiness callback (READY, on
+   the P's thread), the deadline timer (TIMEOUT, on the P's thread) or
+   ``close`` (CLOSED, any thread). The claimer then calls ``goready``.
+4. The resumed goroutine retries the call (READY) or raises ``TimeoutError`` /
+   ``OSError``.
+
+Registrations are *lazy*: a readiness callback that wakes waiters leaves the
+fd registered, since a goroutine that just read usually comes back to wait for
+more (a request/response loop then costs no ``epoll_ctl`` at all). A callback
+that finds nobody waiting removes the registration (level-triggered polling
+would otherwise call it again and again).
+
+Closing and fd lifetime (Go's fdMutex reference count)
+------------------------------------------------------
+A loop registration and a thread blocked in ``poll`` both refer to the fd
+*number*; if the fd were closed under them, the number could be reused by a new
+socket and the stale registration would fire for it. So ``refs`` counts every
+loop registration and every thread wait; ``close`` marks the netFD closed, wakes
+every waiter with CLOSED, asks each registering P to drop its registration on
+its own thread (directly when it *is* that thread, else through
+``call_soon_threadsafe``) and wakes blocked threads with ``shutdown``. The OS
+socket is closed when the last reference goes. Invariant (under ``lock``):
+``refs == len(regs) + nthread + (closers in progress)``.
+
+Rejected alternatives: one persistent registration per socket on a single
+"netpoller" thread (every wake-up would be a cross-thread hop, ~47 us on this
+VM, DESIGN.md); eager register/unregister on every wait (two ``epoll_ctl``
+per request); switching the socket to blocking mode for thread callers (a
+goroutine may be using the same socket at the same time).
+
+Thread context (no goroutine): the same non-blocking calls, waiting in
+``poll(2)`` with the remaining timeout. On an event loop's thread outside a
+goroutine a call that would block raises ``RuntimeError`` (it would freeze the
+loop); asyncio code has its own streams.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import select
+import socket
+import threading
+from _thread import get_ident
+from time import monotonic as _monotonic
+from typing import Any
+
+from ._runtime.proc import (_get_running_loop, add_timer, getg, goready,
+                            gopark_commit, gopark_prepare)
+from ._runtime.runtime2 import RUNNING, W_IO
+
+__all__ = ["listen", "dial", "Listener", "Conn"]
+
+_R = 0  # waiting to read (recv, accept)
+_W = 1  # waiting to write (send, connect)
+
+_WAITING = 0
+_READY = 1
+_TIMEOUT = 2
+_CLOSED = 3
+
+_EAGAIN = (errno.EAGAIN, errno.EWOULDBLOCK)
+_CONNECTING = (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK, errno.EAGAIN)
+
+
+def _closed_error() -> OSError:
+    """Go's ``net.ErrClosed``."""
+    return OSError(errno.EBADF, "use of closed network connection")
+
+
+# --------------------------------------------------------------------------
+# Argument checking
+# --------------------------------------------------------------------------
+
+
+def _check_port(port: Any) -> int:
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"address: port must be an int, not {type(port).__name__}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"address: port must be in 0..65535, got {port}")
+    return port
+
+
+def _split_address(address: Any) -> tuple[str, int]:
+    """``"host:port"``, ``"[v6]:port"``, ``(host, port)`` -> (host, port)."""
+    if isinstance(address, str):
+        host, sep, port_s = address.rpartition(":")
+        if not sep:
+            raise ValueError(f"address must be 'host:port', got {address!r} (missing port)")
+        if host.startswith("["):
+            if not host.endswith("]"):
+                raise ValueError(f"address {address!r}: missing ']' in IPv6 address")
+            host = host[1:-1]
+        elif ":" in host:
+            raise ValueError(f"address {address!r}: too many colons "
+                             "(write an IPv6 address as '[::1]:port')")
+        if not port_s.isdigit() or not port_s.isascii():
+            raise ValueError(f"address {address!r}: port must be a number 0..65535")
+        return host, _check_port(int(port_s))
+    if isinstance(address, tuple):
+        if len(address) < 2:
+            raise ValueError(f"address tuple must be (host, port), got {address!r}")
+        host, port = address[0], address[1]
+        if host is None:
+            host = ""
+        if not isinstance(host, str):
+            raise TypeError(f"address: host must be a str, not {type(host).__name__}")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        return host, _check_port(port)
+    raise TypeError("address must be a 'host:port' str or a (host, port) tuple, "
+                    f"not {type(address).__name__}")
+
+
+def _check_seconds(seconds: Any, name: str) -> float | None:
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"{name} must be a number or None, not {type(seconds).__name__}")
+    if math.isnan(seconds):
+        raise ValueError(f"{name} must not be NaN")
+    if seconds < 0:
+        raise ValueError(f"{name} must be >= 0 or None, got {seconds}")
+    return float(seconds)
+
+
+def _resolve(host: str, port: int, passive: bool) -> list:
+    """getaddrinfo for TCP. Numeric hosts never block; a name lookup from a
+    goroutine runs through ``blocking()`` so its processor keeps running."""
+    flags = socket.AI_PASSIVE if passive else 0
+    h = host or None
+    try:
+        return socket.getaddrinfo(h, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                                  flags | socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        pass
+    if getg() is not None:
+        from ._go import blocking
+        return blocking(socket.getaddrinfo, h, port, socket.AF_UNSPEC,
+                        socket.SOCK_STREAM, 0, flags)
+    return socket.getaddrinfo(h, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, flags)
+
+
+def _hostport(sa: Any) -> tuple[str, int]:
+    if isinstance(sa, tuple) and len(sa) >= 2:
+        return sa[0], sa[1]
+    return sa, 0  # pragma: no cover - non-IP families are not created here
+
+
+# --------------------------------------------------------------------------
+# netFD: the shared waiting machinery
+# --------------------------------------------------------------------------
+
+
+class _Waiter:
+    """One goroutine parked on one socket in one direction."""
+
+    __slots__ = ("g", "state", "key")
+
+    def __init__(self, g: Any, key: tuple) -> None:
+        self.g = g
+        self.key = key
+        self.state = _WAITING
+
+
+class _NetFD:
+    """A non-blocking socket and its waiters (see the module header)."""
+
+    __slots__ = ("_sock", "_fd", "_lock", "_closed", "_refs", "_regs", "_waiting",
+                 "_nthread", "_timeout", "__weakref__")
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._refs = 0
+        # Invariant (under _lock): every key in _regs is registered on its P's
+        # loop for its direction, and each holds one ref; _waiting's lists are
+        # never empty.
+        self._regs: set[tuple] = set()
+        self._waiting: dict[tuple, list[_Waiter]] = {}
+        self._nthread = 0
+        self._timeout: float | None = None
+
+    # -- public bits shared by Listener and Conn ----------------------------
+
+    def fileno(self) -> int:
+        """The socket's file descriptor (-1 once closed)."""
+        return -1 if self._closed else self._fd
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._closed
+
+    def settimeout(self, seconds: float | None) -> None:
+        """Bound each later blocking call: one that cannot complete within
+        ``seconds`` raises ``TimeoutError``. ``None`` waits forever; ``0``
+        raises at once instead of waiting."""
+        self._timeout = _check_seconds(seconds, "seconds")
+
+    def gettimeout(self) -> float | None:
+        """The timeout set by ``settimeout`` (None: wait forever)."""
+        return self._timeout
+
+    def close(self) -> None:
+        """Close the socket. Goroutines and threads blocked on it wake up with
+        ``OSError``. Safe from any goroutine or thread; closing twice is a no-op."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            claimed: list[_Waiter] = []
+            for lst in self._waiting.values():
+                for w in lst:
+                    w.state = _CLOSED
+                    claimed.append(w)
+            self._waiting.clear()
+            regs = list(self._regs)
+            nthread = self._nthread
+            self._refs += 1  # ours, until the registrations are dropped
+        for w in claimed:
+            goready(w.g)
+        if nthread:
+            try:  # wakes threads blocked in poll(2) on this fd (POLLHUP)
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        tid = get_ident()
+        for key in regs:
+            p = key[0]
+            if p.tid == tid:
+                self._drop_reg(key)
+            else:
+                try:
+                    p.loop.call_soon_threadsafe(self._drop_reg, key)
+                except (RuntimeError, AttributeError):  # that loop is closed
+                    self._forget_reg(key)
+        self._decref()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- references ------------------------------------------------------------
+
+    def _decref(self) -> None:
+        with self._lock:
+            self._refs -= 1
+            last = self._refs == 0 and self._closed
+        if last:
+            self._sock.close()
+
+    def _drop_reg(self, key: tuple) -> None:
+        """Remove this P's registration (on that P's thread) and its ref."""
+        with self._lock:
+            if key not in self._regs:
+                return
+            self._regs.discard(key)
+        p, d = key
+        try:
+            if d == _R:
+                p.loop.remove_reader(self._fd)
+            else:
+                p.loop.remove_writer(self._fd)
+        except Exception:  # noqa: BLE001 - the loop is closing: nothing to remove
+            pass
+        self._decref()
+
+    def _forget_reg(self, key: tuple) -> None:
+        with self._lock:
+            if key not in self._regs:
+                return
+            self._regs.discard(key)
+        self._decref()
+
+    # -- the poller's callbacks (on the P's thread) --------------------------
+
+    def _on_ready(self, key: tuple) -> None:
+        with self._lock:
+            lst = self._waiting.pop(key, None)
+            if lst is None:
+                if key not in self._regs:
+                    return
+                # Nobody waits: drop the lazy registration.
+                self._regs.discard(key)
+                drop = True
+            else:
+                drop = False
+                for w in lst:
+                    w.state = _READY
+        if drop:
+            p, d = key
+            try:
+                if d == _R:
+                    p.loop.remove_reader(self._fd)
+                else:
+                    p.loop.remove_writer(self._fd)
+            except Exception:  # noqa: BLE001
+                pass
+            self._decref()
+            return
+        for w in lst:
+            goready(w.g)
+
+    def _on_timeout(self, w: _Waiter) -> None:
+        with self._lock:
+            if w.state != _WAITING:
+                return  # readiness or close won
+            lst = self._waiting.get(w.key)
+            if lst is not None:
+                try:
+                    lst.remove(w)
+                except ValueError:
+                    pass
+                if not lst:
+                    del self._waiting[w.key]
+            w.state = _TIMEOUT
+        goready(w.g)
+
+    # -- waiting ----------------------------------------------------------------
+
+    def _deadline(self) -> float | None:
+        t = self._timeout
+        return None if t is None else _monotonic() + t
+
+    def _wait(self, d: int, deadline: float | None, what: str) -> None:
+        """Wait until the socket may be ready for direction ``d``. Raises
+        ``TimeoutError`` past ``deadline`` and ``OSError`` if closed."""
+        g = getg()
+        if g is None:
+            self._twait(d, deadline, what)
+            return
+        if deadline is not None and deadline <= _monotonic():
+            raise TimeoutError(f"{what}: i/o timeout")
+        p = g.p
+        key = (p, d)
+        w = _Waiter(g, key)
+        gopark_prepare(g, W_IO)  # WAITING before a closer can find the waiter
+        with self._lock:
+            if self._closed:
+                g.status = RUNNING
+                raise _closed_error()
+            lst = self._waiting.get(key)
+            if lst is None:
+                self._waiting[key] = [w]
+            else:
+                lst.append(w)
+            new = key not in self._regs
+            if new:
+                self._regs.add(key)
+                self._refs += 1
+        if new:
+            try:
+                if d == _R:
+                    p.loop.add_reader(self._fd, self._on_ready, key)
+                else:
+                    p.loop.add_writer(self._fd, self._on_ready, key)
+            except BaseException:
+                with self._lock:
+                    self._regs.discard(key)
+                    lst = self._waiting.get(key)
+                    if lst is not None and w in lst:
+                        lst.remove(w)
+                        if not lst:
+                            del self._waiting[key]
+                g.status = RUNNING
+                self._decref()
+                raise
+        timer = None
+        if deadline is not None:
+            timer = add_timer(p, deadline - _monotonic(), self._on_timeout, w)
+        sched = p.sched
+        with sched.lock:
+            sched.nexternal += 1
+        try:
+            gopark_commit(g)
+        finally:
+            with sched.lock:
+                sched.nexternal -= 1
+            if timer is not None and timer.active:
+                p.timers.stop(timer)
+        st = w.state
+        if st == _READY:
+            return
+        if st == _TIMEOUT:
+            raise TimeoutError(f"{what}: i/o timeout")
+        raise _closed_error()
+
+    def _twait(self, d: int, deadline: float | None, what: str) -> None:
+        """Thread context: wait in poll(2) with the remaining timeout."""
+        if _get_running_loop() is not None:
+            raise RuntimeError(
+                f"{what} would block the event loop running on this thread; "
+                "call it from a goroutine or a thread (asyncio code: use asyncio streams)")
+        with self._lock:
+            if self._closed:
+                raise _closed_error()
+            self._refs += 1
+            self._nthread += 1
+        try:
+            if deadline is None:
+                ms = None
+            else:
+                left = deadline - _monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{what}: i/o timeout")
+                ms = min(math.ceil(left * 1000), 2**31 - 1)
+            ready = _poll_fd(self._fd, d, ms)
+        finally:
+            with self._lock:
+                self._nthread -= 1
+            self._decref()
+        if self._closed:
+            raise _closed_error()
+        if not ready:
+            raise TimeoutError(f"{what}: i/o timeout")
+
+
+if hasattr(select, "poll"):
+    def _poll_fd(fd: int, d: int, ms: int | None) -> bool:
+        pl = select.poll()
+        pl.register(fd, select.POLLIN if d == _R else select.POLLOUT)
+        return bool(pl.poll(ms))
+else:  # pragma: no cover - platforms without poll(2)
+    def _poll_fd(fd: int, d: int, ms: int | None) -> bool:
+        t = None if ms is None else ms / 1000
+        if d == _R:
+            r, _, x = select.select([fd], [], [fd], t)
+        else:
+            _, r, x = select.select([], [fd], [fd], t)
+        return bool(r or x)
+
+
+# --------------------------------------------------------------------------
+# Conn
+# --------------------------------------------------------------------------
+
+
+class Conn(_NetFD):
+    """A TCP connection (Go's ``net.Conn``), made by ``dial`` or
+    ``Listener.accept``. Its blocking calls park a calling goroutine (its
+    processor keeps running others) and block a calling thread."""
+
+    __slots__ = ("_laddr", "_raddr")
+
+    def __init__(self, sock: socket.socket, raddr: Any = None) -> None:
+        if not isinstance(sock, socket.socket):
+            raise TypeError(f"sock must be a socket.socket, not {type(sock).__name__}")
+        super().__init__(sock)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Go does
+        except OSError:
+            pass
+        self._laddr = _hostport(sock.getsockname())
+        if raddr is None:
+            try:
+                raddr = sock.getpeername()
+            except OSError:
+                raddr = ("", 0)
+        self._raddr = _hostport(raddr)
+
+    @property
+    def local_addr(self) -> tuple[str, int]:
+        """``(host, port)`` of this end."""
+        return self._laddr
+
+    @property
+    def remote_addr(self) -> tuple[str, int]:
+        """``(host, port)`` of the peer."""
+        return self._raddr
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"fd={self._fd}"
+        return f"<gmploop.net.Conn {state} local={self._laddr} remote={self._raddr}>"
+
+    def recv(self, n: int) -> bytes:
+        """Receive up to ``n`` bytes; waits until at least one byte (or EOF)
+        is there. Returns ``b""`` at EOF."""
+        if n.__class__ is not int:
+            if isinstance(n, bool) or not isinstance(n, int):
+                raise TypeError(f"n must be an int, not {type(n).__name__}")
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        sock = self._sock
+        deadline = None
+        first = True
+        while True:
+            if self._closed:
+                raise _closed_error()
+            try:
+                return sock.recv(n)
+            except BlockingIOError:
+                pass
+            except OSError:
+                if self._closed:
+                    raise _closed_error() from None
+                raise
+            if first:
+                first = False
+                deadline = self._deadline()
+            self._wait(_R, deadline, "recv")
+
+    def recv_into(self, buf: Any, nbytes: int = 0) -> int:
+        """Receive into the writable buffer ``buf`` (at most ``nbytes`` bytes,
+        0 = its size); returns the number of bytes, 0 at EOF."""
+        try:
+            mv = memoryview(buf)
+        except TypeError:
+            raise TypeError(f"buf must be a writable bytes-like object, "
+                            f"not {type(buf).__name__}") from None
+        if mv.readonly:
+            raise TypeError("buf must be writable")
+        if isinstance(nbytes, bool) or not isinstance(nbytes, int):
+            raise TypeError(f"nbytes must be an int, not {type(nbytes).__name__}")
+        if nbytes < 0:
+            raise ValueError(f"nbytes must be >= 0, got {nbytes}")
+        sock = self._sock
+        deadline = None
+        first = True
+        while True:
+            if self._closed:
+                raise _closed_error()
+            try:
+                return sock.recv_into(mv, nbytes)
+            except BlockingIOError:
+                pass
+            except OSError:
+                if self._closed:
+                    raise _closed_error() from None
+                raise
+            if first:
+                first = False
+                deadline = self._deadline()
+            self._wait(_R, deadline, "recv_into")
+
+    def sendall(self, data: Any) -> None:
+        """Send all of ``data`` (bytes-like). When the socket's send buffer is
+        full the caller waits until the peer reads (backpressure). With a
+        timeout, the whole call must finish in time, else ``TimeoutError``
+        (part of the data may have been sent)."""
+        sock = self._sock
+        if self._closed:
+            raise _closed_error()
+        try:
+            n = sock.send(data)
+        except BlockingIOError:
+            n = 0
+        except TypeError:
+            raise TypeError(f"data must be a bytes-like object, "
+                            f"not {type(data).__name__}") from None
+        except OSError:
+            if self._closed:
+                raise _closed_error() from None
+            raise
+        try:
+            total = len(data) if isinstance(data, (bytes, bytearray)) else memoryview(data).nbytes
+        except TypeError:  # pragma: no cover - send() accepted it, so it has a buffer
+            raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
+        if n >= total:
+            return
+        view = memoryview(data).cast("B")[n:]
+        deadline = self._deadline()
+        while view:
+            self._wait(_W, deadline, "sendall")
+            if self._closed:
+                raise _closed_error()
+            try:
+                n = sock.send(view)
+            except BlockingIOError:
+                continue
+            except OSError:
+                if self._closed:
+                    raise _closed_error() from None
+                raise
+            view = view[n:]
+
+    def close_write(self) -> None:
+        """Half-close: send EOF to the peer (``shutdown(SHUT_WR)``); this end
+        can still receive."""
+        if self._closed:
+            raise _closed_error()
+        self._sock.shutdown(socket.SHUT_WR)
+
+    # -- dial's connect ----------------------------------------------------------
+
+    def _connect(self, sa: Any, deadline: float | None, what: str) -> None:
+        err = self._sock.connect_ex(sa)
+        if err == 0:
+            return
+        if err not in _CONNECTING:
+            raise OSError(err, f"{what}: {os.strerror(err)}")
+        while True:
+            self._wait(_W, deadline, what)
+            err = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err == 0:
+                return
+            if err not in _CONNECTING:
+                raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+# --------------------------------------------------------------------------
+# Listener
+# --------------------------------------------------------------------------
+
+
+class Listener(_NetFD):
+    """A listening TCP socket (Go's ``net.Listener``), made by ``listen``."""
+
+    __slots__ = ("_addr",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        if not isinstance(sock, socket.socket):
+            raise TypeError(f"sock must be a socket.socket, not {type(sock).__name__}")
+        super().__init__(sock)
+        self._addr = _hostport(sock.getsockname())
+
+    @property
+    def addr(self) -> tuple[str, int]:
+        """``(host, port)`` it listens on (the real port when 0 was asked)."""
+        return self._addr
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"fd={self._fd}"
+        return f"<gmploop.net.Listener {state} addr={self._addr}>"
+
+    def accept(self) -> Conn:
+        """Wait for the next connection and return it as a ``Conn``.
+        ``OSError`` if the listener is closed (also while waiting)."""
+        sock = self._sock
+        deadline = None
+        first = True
+        while True:
+            if self._closed:
+                raise _closed_error()
+            try:
+                s, raddr = sock.accept()
+            except BlockingIOError:
+                pass
+            except OSError:
+                if self._closed:
+                    raise _closed_error() from None
+                raise
+            else:
+                try:
+                    return Conn(s, raddr)
+                except BaseException:
+                    s.close()
+                    raise
+            if first:
+                first = False
+                deadline = self._deadline()
+            self._wait(_R, deadline, "accept")
+
+
+# --------------------------------------------------------------------------
+# listen / dial
+# --------------------------------------------------------------------------
+
+
+def listen(address: Any, backlog: int | None = None) -> Listener:
+    """Listen for TCP connections on ``address``: ``"host:port"``,
+    ``"[ipv6]:port"`` or ``(host, port)``; port 0 picks a free port (see
+    ``Listener.addr``); an empty host means every local address.
+    ``backlog`` defaults to the system's maximum."""
+    host, port = _split_address(address)
+    if backlog is None:
+        backlog = socket.SOMAXCONN
+    elif isinstance(backlog, bool) or not isinstance(backlog, int):
+        raise TypeError(f"backlog must be an int or None, not {type(backlog).__name__}")
+    elif backlog < 0:
+        raise ValueError(f"backlog must be >= 0, got {backlog}")
+    infos = _resolve(host, port, passive=True)
+    err: OSError | None = None
+    for family, stype, proto, _, sa in infos:
+        sock = socket.socket(family, stype, proto)
+        try:
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(sa)
+            sock.listen(backlog)
+            return Listener(sock)
+        except OSError as e:
+            sock.close()
+            err = e
+    assert err is not None
+    raise err
+
+
+def dial(address: Any, timeout: float | None = None) -> Conn:
+    """Connect to the TCP server at ``address`` (as for ``listen``; an empty
+    host means the local system). Tries each resolved address in turn.
+    ``TimeoutError`` if not connected within ``timeout`` seconds."""
+    host, port = _split_address(address)
+    timeout = _check_seconds(timeout, "timeout")
+    deadline = None if timeout is None else _monotonic() + timeout
+    infos = _resolve(host, port, passive=False)
+    what = f"dial {host}:{port}" if ":" not in host else f"dial [{host}]:{port}"
+    err: OSError | None = None
+    for family, stype, proto, _, sa in infos:
+        sock = socket.socket(family, stype, proto)
+        c = Conn.__new__(Conn)
+        _NetFD.__init__(c, sock)
+        try:
+            c._connect(sa, deadline, what)
+        except TimeoutError:
+            c.close()
+            raise
+        except OSError as e:
+            c.close()
+            err = e
+            continue
+        except BaseException:
+            c.close()
+            raise
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        c._laddr = _hostport(sock.getsockname())
+        c._raddr = _hostport(sa)
+        return c
+    assert err is not None
+    raise err
+
+
+for _cls in (Conn, Listener):
+    _cls.__module__ = "gmploop.net"
+del _cls
