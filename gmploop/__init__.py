@@ -33,6 +33,20 @@ from ._select import select as select
 from ._time import Ticker as Ticker
 from ._time import Timer as Timer
 from ._time import after as after
+from ._sync import Group as Group
+from ._sync import Mutex as Mutex
+from ._sync import Once as Once
+from ._sync import RWMutex as RWMutex
+from ._sync import Semaphore as Semaphore
+from ._sync import WaitGroup as WaitGroup
+from ._context import Canceled as Canceled
+from ._context import Context as Context
+from ._context import DeadlineExceeded as DeadlineExceeded
+from ._context import background as background
+from ._context import with_cancel as with_cancel
+from ._context import with_deadline as with_deadline
+from ._context import with_timeout as with_timeout
+from ._context import with_value as with_value
 
 __version__ = "0.1.0"
 
@@ -45,4 +59,7 @@ __all__ = [
     "after", "Timer", "Ticker",
     "Deadlock", "new_event_loop", "GMPPolicy", "GMPEventLoop", "install",
     "stats", "dump_goroutines", "__version__",
+    "WaitGroup", "Mutex", "RWMutex", "Once", "Semaphore", "Group",
+    "background", "with_cancel", "with_timeout", "with_deadline", "with_value",
+    "Context", "Canceled", "DeadlineExceeded",
 ]
