@@ -1,0 +1,754 @@
+"""gmploop.net: goroutine-aware TCP on the processors' pollers. Loopback only
+(127.0.0.1 and ::1). Every wait is bounded: sockets carry timeouts, channel
+receives carry timeouts, threads are joined with timeouts."""
+
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+
+import pytest
+
+import gmploop
+from gmploop import net
+
+T = 10.0  # bound on any single wait in these tests
+
+HOSTS = ["127.0.0.1", "::1"]
+
+
+def _has_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+HAS_V6 = _has_ipv6()
+
+
+@pytest.fixture(params=HOSTS, ids=["v4", "v6"])
+def host(request):
+    if request.param == "::1" and not HAS_V6:
+        pytest.skip("no IPv6 loopback on this machine")
+    return request.param
+
+
+def echo_handler(c, done):
+    try:
+        with c:
+            c.settimeout(T)
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                c.sendall(d)
+    finally:
+        done.send(None)
+
+
+def serve(ln, done, nconns):
+    """Accept ``nconns`` connections, one echo goroutine each; report each
+    handler's end on ``done``."""
+    for _ in range(nconns):
+        c = ln.accept()
+        gmploop.go(echo_handler, c, done)
+
+
+def recv_exact(c, n):
+    buf = bytearray()
+    while len(buf) < n:
+        d = c.recv(n - len(buf))
+        if not d:
+            raise EOFError(f"EOF after {len(buf)} of {n} bytes")
+        buf += d
+    return bytes(buf)
+
+
+# --------------------------------------------------------------------------
+# Echo round trips
+# --------------------------------------------------------------------------
+
+
+def test_echo_100_concurrent_clients(run, host):
+    N, ROUNDS = 100, 5
+
+    def client(addr, i, out):
+        with net.dial(addr, timeout=T) as c:
+            c.settimeout(T)
+            for k in range(ROUNDS):
+                msg = (b"%03d:%d|" % (i, k)) * 150  # ~1 KiB, distinct per client
+                c.sendall(msg)
+                assert recv_exact(c, len(msg)) == msg
+        out.send(i)
+
+    def main():
+        done = gmploop.Chan(N)
+        out = gmploop.Chan(N)
+        with net.listen((host, 0)) as ln:
+            ln.settimeout(T)
+            gmploop.go(serve, ln, done, N)
+            for i in range(N):
+                gmploop.go(client, ln.addr, i, out)
+            got = sorted(out.recv(timeout=T) for _ in range(N))
+            for _ in range(N):
+                done.recv(timeout=T)
+        return got
+
+    assert run(main) == list(range(N))
+
+
+def test_string_addresses(run):
+    addrs = ["127.0.0.1:0"] + (["[::1]:0"] if HAS_V6 else [])
+
+    def main():
+        res = []
+        for a in addrs:
+            with net.listen(a) as ln:
+                host, port = ln.addr
+                assert port > 0
+                done = gmploop.Chan(1)
+                gmploop.go(serve, ln, done, 1)
+                target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                with net.dial(target, timeout=T) as c:
+                    c.settimeout(T)
+                    c.sendall(b"ping")
+                    res.append((host, recv_exact(c, 4)))
+                    assert c.remote_addr == (host, port)
+                    assert c.local_addr[0] == host
+                done.recv(timeout=T)
+        return res
+
+    expect = [("127.0.0.1", b"ping")] + ([("::1", b"ping")] if HAS_V6 else [])
+    assert run(main) == expect
+
+
+def test_large_transfer_backpressure(run, host):
+    """sendall of 8 MiB to a reader that is slower than the sender: the
+    sender parks on a full send buffer and resumes as the peer drains it."""
+    SIZE = 8 << 20
+    payload = bytes(range(256)) * (SIZE // 256)
+
+    def reader(ln, out):
+        with ln.accept() as c:
+            c.settimeout(T)
+            n = 0
+            h = 0
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                h = zlib.crc32(d, h)
+                n += len(d)
+                gmploop.sleep(0)  # let the sender run between reads
+            out.send((n, h))
+
+    def main():
+        out = gmploop.Chan(1)
+        with net.listen((host, 0)) as ln:
+            ln.settimeout(T)
+            gmploop.go(reader, ln, out)
+            with net.dial(ln.addr, timeout=T) as c:
+                c.settimeout(T)
+                c.sendall(memoryview(payload))
+                c.close_write()
+                return out.recv(timeout=T)
+
+    n, h = run(main)
+    assert n == SIZE
+    assert h == zlib.crc32(payload)
+
+
+def test_recv_into_and_bytearray(run):
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            done = gmploop.Chan(1)
+            gmploop.go(serve, ln, done, 1)
+            with net.dial(ln.addr, timeout=T) as c:
+                c.settimeout(T)
+                c.sendall(bytearray(b"hello world"))
+                buf = bytearray(64)
+                n = 0
+                while n < 11:
+                    k = c.recv_into(memoryview(buf)[n:])
+                    assert k > 0
+                    n += k
+                small = bytearray(3)
+                c.sendall(b"xyz!")
+                assert c.recv_into(small, 2) in (1, 2)
+            done.recv(timeout=T)
+            return bytes(buf[:n])
+
+    assert run(main) == b"hello world"
+
+
+# --------------------------------------------------------------------------
+# EOF, half-close, reset
+# --------------------------------------------------------------------------
+
+
+def test_half_close_and_eof(run, host):
+    """The client sends, half-closes, and still reads the server's reply; the
+    server sees EOF (b"") after the data, replies, closes; the client then
+    sees EOF too."""
+
+    def server(ln, out):
+        with ln.accept() as c:
+            c.settimeout(T)
+            data = b""
+            while True:
+                d = c.recv(1000)
+                if not d:
+                    break
+                data += d
+            assert c.recv(10) == b""  # EOF stays EOF
+            c.sendall(b"got %d" % len(data))
+        out.send(data)
+
+    def main():
+        out = gmploop.Chan(1)
+        with net.listen((host, 0)) as ln:
+            ln.settimeout(T)
+            gmploop.go(server, ln, out)
+            with net.dial(ln.addr, timeout=T) as c:
+                c.settimeout(T)
+                c.sendall(b"a" * 5000)
+                c.close_write()
+                reply = b""
+                while True:
+                    d = c.recv(100)
+                    if not d:
+                        break
+                    reply += d
+                with pytest.raises(OSError):
+                    c.sendall(b"more")  # our write side is shut
+            return reply, out.recv(timeout=T)
+
+    reply, data = run(main)
+    assert reply == b"got 5000"
+    assert data == b"a" * 5000
+
+
+def test_peer_reset(run, host):
+    """A peer that resets the connection makes a parked recv raise
+    ConnectionResetError (an OSError), and later sends fail."""
+
+    def server(ln, out):
+        with ln.accept() as c:
+            c.settimeout(T)
+            out.send("accepted")
+            try:
+                c.recv(100)
+            except ConnectionResetError as e:
+                out.send(e)
+                return
+            out.send("no error")
+
+    def main():
+        out = gmploop.Chan(2)
+        with net.listen((host, 0)) as ln:
+            ln.settimeout(T)
+            gmploop.go(server, ln, out)
+            c = net.dial(ln.addr, timeout=T)
+            assert out.recv(timeout=T) == "accepted"
+            gmploop.sleep(0.02)  # the server parks in recv
+            raw = socket.socket(fileno=c.fileno())
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.detach()
+            c.close()
+            return out.recv(timeout=T)
+
+    res = run(main)
+    assert isinstance(res, ConnectionResetError), res
+
+
+def test_send_to_reset_peer_fails(run):
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            c = net.dial(ln.addr, timeout=T)
+            s = ln.accept()
+            raw = socket.socket(fileno=s.fileno())
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw.detach()
+            s.close()
+            c.settimeout(T)
+            try:
+                for _ in range(1000):
+                    c.sendall(b"x" * 65536)
+                    gmploop.sleep(0.001)
+            except OSError as e:
+                return type(e)
+            finally:
+                c.close()
+            return None
+
+    exc = run(main)
+    assert exc is not None and issubclass(exc, OSError)
+    assert exc is not TimeoutError
+
+
+# --------------------------------------------------------------------------
+# A slow or silent client does not hold up the others
+# --------------------------------------------------------------------------
+
+
+def test_slow_client_does_not_block_others(run, host):
+    """One client sends half a message and stalls; another floods the server
+    without reading its replies (the handler parks in sendall). Meanwhile 20
+    other clients get served."""
+    N = 20
+
+    def main():
+        done = gmploop.Chan(N + 2)
+        out = gmploop.Chan(N)
+        with net.listen((host, 0)) as ln:
+            ln.settimeout(T)
+            gmploop.go(serve, ln, done, N + 2)
+            stalled = net.dial(ln.addr, timeout=T)
+            stalled.sendall(b"half a mess")
+            flooder = net.dial(ln.addr, timeout=T)
+            flooder.settimeout(T)
+
+            def flood():
+                try:
+                    for _ in range(200):  # 12.8 MiB, far beyond socket buffers
+                        flooder.sendall(b"f" * 65536)
+                except OSError:
+                    pass  # closed by main below
+
+            fg = gmploop.go(flood)
+
+            def client(i):
+                with net.dial(ln.addr, timeout=T) as c:
+                    c.settimeout(T)
+                    msg = b"%d" % i * 100
+                    c.sendall(msg)
+                    out.send(recv_exact(c, len(msg)) == msg)
+
+            for i in range(N):
+                gmploop.go(client, i)
+            ok = [out.recv(timeout=T) for _ in range(N)]
+            assert not fg.done()  # the flooder is still stuck on backpressure
+            stalled.close()
+            flooder.close()
+            fg.join(T)
+            for _ in range(N + 2):
+                done.recv(timeout=T)
+        return ok
+
+    assert run(main) == [True] * N
+
+
+# --------------------------------------------------------------------------
+# Timeouts
+# --------------------------------------------------------------------------
+
+
+def test_timeouts(run, host):
+    def main():
+        with net.listen((host, 0)) as ln:
+            ln.settimeout(0.05)
+            with pytest.raises(TimeoutError):
+                ln.accept()
+            ln.settimeout(T)
+            c = net.dial(ln.addr, timeout=T)
+            s = ln.accept()
+            with c, s:
+                c.settimeout(0.05)
+                t0 = time.monotonic()
+                with pytest.raises(TimeoutError):
+                    c.recv(10)
+                waited = time.monotonic() - t0
+                # the connection is still usable after a timeout
+                c.settimeout(T)
+                s.sendall(b"late")
+                assert recv_exact(c, 4) == b"late"
+                # timeout 0: would-block raises at once
+                c.settimeout(0)
+                with pytest.raises(TimeoutError):
+                    c.recv(1)
+                assert c.gettimeout() == 0
+                # sendall to a peer that never reads times out
+                c.settimeout(0.1)
+                with pytest.raises(TimeoutError):
+                    for _ in range(1000):
+                        c.sendall(b"z" * 65536)
+                return waited
+
+    assert run(main) >= 0.04
+
+
+def test_timeout_does_not_stall_other_goroutines(run):
+    """A goroutine parked in recv with a timeout leaves its processor free."""
+
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            c = net.dial(ln.addr, timeout=T)
+            s = ln.accept()
+            with c, s:
+                c.settimeout(0.2)
+                ticks = []
+                stop = gmploop.Chan(1)
+
+                def ticker():
+                    while True:
+                        try:
+                            stop.recv(timeout=0.005)
+                            return
+                        except TimeoutError:
+                            ticks.append(1)
+
+                g = gmploop.go(ticker)
+                with pytest.raises(TimeoutError):
+                    c.recv(10)
+                n = len(ticks)
+                stop.send(None)
+                g.join(T)
+                return n
+
+    assert run(main) >= 5
+
+
+# --------------------------------------------------------------------------
+# Close while blocked
+# --------------------------------------------------------------------------
+
+
+def test_close_wakes_accept_and_recv(run, host):
+    def main():
+        out = gmploop.Chan(4)
+        ln = net.listen((host, 0))
+        c = net.dial(ln.addr, timeout=T)
+        s = ln.accept()
+
+        def blocked(fn, *a):
+            out.send("parked")
+            try:
+                fn(*a)
+            except OSError as e:
+                out.send(e)
+                return
+            out.send("returned")
+
+        ln2 = net.listen((host, 0))
+        gmploop.go(blocked, ln2.accept)
+        gmploop.go(blocked, s.recv, 10)
+        assert out.recv(timeout=T) == "parked"
+        assert out.recv(timeout=T) == "parked"
+        gmploop.sleep(0.02)  # both are parked in IO wait now
+        ln2.close()
+        s.close()
+        res = [out.recv(timeout=T), out.recv(timeout=T)]
+        c.close()
+        ln.close()
+        with pytest.raises(OSError):
+            s.recv(1)
+        with pytest.raises(OSError):
+            ln2.accept()
+        s.close()  # twice is fine
+        return res
+
+    res = run(main)
+    assert all(type(e) is OSError for e in res), res
+
+
+def test_close_from_plain_thread_wakes_goroutine(run):
+    def main():
+        out = gmploop.Chan(2)
+        with net.listen(("127.0.0.1", 0)) as ln:
+            c = net.dial(ln.addr, timeout=T)
+            s = ln.accept()
+
+            def reader():
+                try:
+                    s.recv(10)
+                except OSError as e:
+                    out.send(e)
+                    return
+                out.send("returned")
+
+            g = gmploop.go(reader)
+            gmploop.sleep(0.02)
+            t = threading.Thread(target=s.close)
+            t.start()
+            res = out.recv(timeout=T)
+            gmploop.blocking(t.join, T)
+            g.join(T)
+            c.close()
+            return res
+
+    assert type(run(main)) is OSError
+
+
+def test_close_from_goroutine_wakes_plain_thread(run):
+    """A thread blocked in accept/recv (thread context: poll) wakes with
+    OSError when a goroutine closes the socket."""
+
+    def main():
+        out = gmploop.Chan(2)
+        with net.listen(("127.0.0.1", 0)) as ln:
+            c = net.dial(ln.addr, timeout=T)
+            s = ln.accept()
+            ln2 = net.listen(("127.0.0.1", 0))
+
+            def blocked(fn, *a):
+                try:
+                    fn(*a)
+                except OSError as e:
+                    out.send(e)
+                    return
+                out.send("returned")
+
+            ts = [threading.Thread(target=blocked, args=(s.recv, 10)),
+                  threading.Thread(target=blocked, args=(ln2.accept,))]
+            for t in ts:
+                t.start()
+            gmploop.sleep(0.05)
+            s.close()
+            ln2.close()
+            res = [out.recv(timeout=T), out.recv(timeout=T)]
+            for t in ts:
+                gmploop.blocking(t.join, T)
+            c.close()
+            return res
+
+    res = run(main)
+    assert all(type(e) is OSError for e in res), res
+
+
+# --------------------------------------------------------------------------
+# Thread context
+# --------------------------------------------------------------------------
+
+
+def test_thread_clients_against_goroutine_server(run):
+    """Plain threads use the same Conn API with blocking semantics."""
+    N = 5
+
+    def thread_client(addr, i, out):
+        try:
+            with net.dial(addr, timeout=T) as c:
+                c.settimeout(T)
+                msg = b"thread %d " % i * 50
+                c.sendall(msg)
+                out.send(recv_exact(c, len(msg)) == msg)
+        except BaseException as e:  # noqa: BLE001 - reported to the test
+            out.send(e)
+
+    def main():
+        done = gmploop.Chan(N)
+        out = gmploop.Chan(N)
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            gmploop.go(serve, ln, done, N)
+            ts = [threading.Thread(target=thread_client, args=(ln.addr, i, out))
+                  for i in range(N)]
+            for t in ts:
+                t.start()
+            res = [out.recv(timeout=T) for _ in range(N)]
+            for t in ts:
+                gmploop.blocking(t.join, T)
+            for _ in range(N):
+                done.recv(timeout=T)
+        return res
+
+    assert run(main) == [True] * N
+
+
+def test_thread_context_timeout():
+    with net.listen(("127.0.0.1", 0)) as ln:
+        ln.settimeout(0.05)
+        with pytest.raises(TimeoutError):
+            ln.accept()
+        with net.dial(ln.addr, timeout=T) as c:
+            c.settimeout(0.05)
+            ln.settimeout(T)
+            with ln.accept() as s:
+                with pytest.raises(TimeoutError):
+                    c.recv(1)
+                s.sendall(b"ok")
+                c.settimeout(T)
+                assert recv_exact(c, 2) == b"ok"
+
+
+def test_blocking_call_on_loop_thread_raises():
+    import asyncio
+
+    async def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            with pytest.raises(RuntimeError, match="event loop"):
+                ln.accept()
+
+    asyncio.run(main())
+
+
+# --------------------------------------------------------------------------
+# An I/O wait is not a deadlock
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_io_wait_is_not_deadlock():
+    """The only goroutine parks in accept with no timer and no other thread:
+    deadlock detection must not fire, since the poller may wake it (here a
+    child process connects after a while)."""
+    child = ("import socket, sys, time\n"
+             "time.sleep(0.2)\n"
+             "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)\n"
+             "s.sendall(b'hi'); s.close()\n")
+
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            proc = subprocess.Popen([sys.executable, "-c", child, str(ln.addr[1])])
+            try:
+                with ln.accept() as c:
+                    data = c.recv(2)
+            finally:
+                proc.wait(T)  # runs on P0's thread: the child has already connected
+            return data
+
+    assert gmploop.run(main, procs=1) == b"hi"
+
+
+# --------------------------------------------------------------------------
+# Bad arguments, misc
+# --------------------------------------------------------------------------
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="address"):
+        net.listen(8080)
+    with pytest.raises(ValueError, match="address"):
+        net.listen("localhost")
+    with pytest.raises(ValueError, match="address"):
+        net.listen("::1:80")
+    with pytest.raises(ValueError, match="address"):
+        net.listen("127.0.0.1:http")
+    with pytest.raises(ValueError, match="port"):
+        net.listen(("127.0.0.1", 70000))
+    with pytest.raises(TypeError, match="port"):
+        net.listen(("127.0.0.1", "80"))
+    with pytest.raises(TypeError, match="host"):
+        net.listen((1, 80))
+    with pytest.raises(TypeError, match="backlog"):
+        net.listen(("127.0.0.1", 0), backlog="x")
+    with pytest.raises(ValueError, match="backlog"):
+        net.listen(("127.0.0.1", 0), backlog=-1)
+    with pytest.raises(TypeError, match="timeout"):
+        net.dial(("127.0.0.1", 1), timeout="1")
+    with pytest.raises(ValueError, match="timeout"):
+        net.dial(("127.0.0.1", 1), timeout=-1)
+    with net.listen(("127.0.0.1", 0)) as ln:
+        with pytest.raises(ValueError, match="seconds"):
+            ln.settimeout(-1)
+        with net.dial(ln.addr, timeout=T) as c:
+            with pytest.raises(TypeError, match="n"):
+                c.recv("10")
+            with pytest.raises(ValueError, match="n"):
+                c.recv(-1)
+            with pytest.raises(TypeError, match="seconds"):
+                c.settimeout("1")
+            with pytest.raises(ValueError, match="seconds"):
+                c.settimeout(float("nan"))
+            with pytest.raises(TypeError, match="data"):
+                c.sendall(123)
+            with pytest.raises(TypeError, match="data"):
+                c.sendall("text")
+            with pytest.raises(TypeError, match="buf"):
+                c.recv_into(b"readonly")
+            with pytest.raises(TypeError, match="buf"):
+                c.recv_into(5)
+        ln.accept().close()
+
+
+def test_dial_refused():
+    with net.listen(("127.0.0.1", 0)) as ln:
+        addr = ln.addr
+    with pytest.raises(ConnectionRefusedError):
+        net.dial(addr, timeout=T)
+
+    def main():
+        with pytest.raises(ConnectionRefusedError):
+            net.dial(addr, timeout=T)
+        return True
+
+    assert gmploop.run(main, procs=1)
+
+
+def test_dial_by_name(run):
+    """A host name goes through getaddrinfo (off the processor, via blocking())."""
+
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            with net.dial(f"localhost:{ln.addr[1]}", timeout=T) as c:
+                with ln.accept() as s:
+                    s.sendall(b"hey")
+                    c.settimeout(T)
+                    return recv_exact(c, 3)
+
+    assert run(main) == b"hey"
+
+
+def test_fileno_repr_closed_and_context_manager():
+    with net.listen(("127.0.0.1", 0)) as ln:
+        assert isinstance(ln.fileno(), int) and ln.fileno() >= 0
+        assert "Listener" in repr(ln)
+        c = net.dial(ln.addr, timeout=T)
+        with c:
+            assert c.fileno() >= 0
+            assert "Conn" in repr(c)
+            assert not c.closed
+        assert c.closed
+        assert c.fileno() == -1
+        with pytest.raises(OSError):
+            c.sendall(b"x")
+        with pytest.raises(OSError):
+            c.recv(1)
+        with pytest.raises(OSError):
+            c.close_write()
+    assert ln.closed
+    with pytest.raises(OSError):
+        ln.accept()
+    assert type(net.Conn).__name__ == "type"
+    assert net.Conn.__module__ == "gmploop.net"
+    assert all(getattr(net, n).__doc__ for n in net.__all__)
+
+
+def test_conn_shared_between_processors():
+    """One goroutine reads and another writes the same Conn; with procs=4
+    they may sit on different processors (different pollers)."""
+
+    def main():
+        N = 200
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            done = gmploop.Chan(1)
+            gmploop.go(serve, ln, done, 1)
+            c = net.dial(ln.addr, timeout=T)
+            c.settimeout(T)
+            got = gmploop.Chan(1)
+
+            def writer():
+                for i in range(N):
+                    c.sendall(b"%08d" % i)
+
+            def reader():
+                got.send(recv_exact(c, 8 * N))
+
+            gmploop.go(reader)
+            gmploop.go(writer)
+            data = got.recv(timeout=T)
+            c.close()
+            done.recv(timeout=T)
+            return data
+
+    assert gmploop.run(main, procs=4) == b"".join(b"%08d" % i for i in range(200))
