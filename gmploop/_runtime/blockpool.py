@@ -1,16 +1,38 @@
 """The blocking pool: threads for calls that block in the OS (Go's syscall Ms,
 tokio's blocking pool). ``blocking()`` parks its goroutine and runs the call
-here, so the goroutine's processor keeps running other goroutines.
+here, so the goroutine's processor keeps running other goroutines; the call's
+completion readies the goroutine on its own processor.
 
-The pool grows on demand, one thread per call that finds no idle thread, up to
-``MAX_THREADS``; past that, calls queue. A thread that has been idle for
-``IDLE_S`` seconds exits, so the pool shrinks back to nothing when unused.
+Sizing
+------
+- Grows on demand: a call that finds no idle thread starts a new one, up to
+  ``MAX_THREADS`` (default 64, as tokio's 512 is far more than a GIL build can
+  use and Go's 10000 is a crash guard, not a target). Past the cap, calls wait
+  in FIFO order for a thread to come free.
+- Shrinks when idle: a thread that has had no work for ``IDLE_S`` seconds
+  (default 10, as tokio's ``thread_keep_alive``) exits, so an unused pool holds
+  no threads at all. Threads above a lowered cap exit as soon as they are idle.
+- ``configure(max_threads=, idle_s=)`` changes both at run time (tests use it
+  to watch the pool shrink quickly).
+
+Accounting (under ``_lock``): ``_nthreads`` counts live pool threads, ``_nidle``
+those waiting on ``_cond``. ``submit`` wakes an idle thread only if there are
+more idle threads than queued calls (each queued call already has one on its
+way); otherwise it starts a thread, so a burst of N calls gets N threads at
+once instead of waiting for notified threads to run.
+
+Pool threads are marked ``_gmploop_runtime`` so deadlock detection does not
+count them as user threads; a call in flight is counted in ``sched.nexternal``
+by ``blocking()`` instead.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
+import traceback
 from collections import deque
+from time import monotonic
 from typing import Callable
 
 MAX_THREADS = 64
@@ -21,38 +43,91 @@ _cond = threading.Condition(_lock)
 _work: deque = deque()
 _nthreads = 0
 _nidle = 0
+_nstarted = 0  # cumulative, for tests and stats
 
 
 def submit(fn: Callable[[], None]) -> None:
-    """Run ``fn()`` on a pool thread. ``fn`` must not raise."""
-    global _nthreads
+    """Run ``fn()`` on a pool thread. ``fn`` should not raise (an exception
+    is printed and the thread goes on)."""
+    global _nthreads, _nstarted
     with _lock:
         _work.append(fn)
-        if _nidle > len(_work) - 1 or _nthreads >= MAX_THREADS:
+        if _nidle >= len(_work) or _nthreads >= MAX_THREADS:
             _cond.notify()
             return
         _nthreads += 1
+        _nstarted += 1
     t = threading.Thread(target=_worker, name="gmploop-blocking", daemon=True)
     t._gmploop_runtime = True  # type: ignore[attr-defined]
-    t.start()
+    try:
+        t.start()
+    except BaseException:
+        with _lock:
+            _nthreads -= 1
+            _nstarted -= 1
+            # The call stays queued: a live thread, if any, will take it.
+            if _nthreads == 0:
+                _work.remove(fn)
+                raise
+            _cond.notify()
 
 
 def _worker() -> None:
     global _nthreads, _nidle
     while True:
         with _lock:
+            idle_since = monotonic()
             while not _work:
-                _nidle += 1
-                got = _cond.wait(IDLE_S)
-                _nidle -= 1
-                if not got and not _work:
+                left = idle_since + IDLE_S - monotonic()
+                if left <= 0 or _nthreads > MAX_THREADS:
                     _nthreads -= 1
                     return
+                _nidle += 1
+                _cond.wait(left)
+                _nidle -= 1
             fn = _work.popleft()
-        fn()
+        try:
+            fn()
+        except BaseException:  # noqa: BLE001 - keep the pool thread alive
+            try:
+                traceback.print_exc(file=sys.stderr)
+            except Exception:  # noqa: BLE001
+                pass
+        fn = None  # drop references to the finished call while idle
+
+
+def configure(max_threads: int | None = None, idle_s: float | None = None) -> tuple[int, float]:
+    """Set the cap and/or the idle time-out; returns the previous
+    ``(max_threads, idle_s)``. Idle threads re-check at once, so lowering
+    either shrinks the pool promptly."""
+    global MAX_THREADS, IDLE_S
+    if max_threads is not None:
+        if isinstance(max_threads, bool) or not isinstance(max_threads, int):
+            raise TypeError(f"max_threads must be an int, not {type(max_threads).__name__}")
+        if max_threads < 1:
+            raise ValueError(f"max_threads must be >= 1, got {max_threads}")
+    if idle_s is not None:
+        if isinstance(idle_s, bool) or not isinstance(idle_s, (int, float)):
+            raise TypeError(f"idle_s must be a number, not {type(idle_s).__name__}")
+        if not idle_s >= 0:
+            raise ValueError(f"idle_s must be >= 0, got {idle_s}")
+    with _lock:
+        old = (MAX_THREADS, IDLE_S)
+        if max_threads is not None:
+            MAX_THREADS = max_threads
+        if idle_s is not None:
+            IDLE_S = float(idle_s)
+        _cond.notify_all()
+    return old
 
 
 def size() -> tuple[int, int]:
     """(threads, idle threads) now."""
     with _lock:
         return _nthreads, _nidle
+
+
+def pending() -> int:
+    """Calls queued and not yet taken by a thread."""
+    with _lock:
+        return len(_work)
