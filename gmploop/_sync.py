@@ -271,6 +271,8 @@ class Mutex:
 
     def lock(self, timeout: float | None = None) -> None:
         """Lock; waits (parks / blocks) while it is locked."""
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         if self._l.acquire(False):
             return
         self._lock_slow(timeout)
@@ -279,6 +281,8 @@ class Mutex:
         """Awaitable ``lock``: never blocks the event loop. A cancelled
         ``alock`` did not lock (or, if the mutex was already handed to it,
         keeps it and the cancellation hits the task's next await)."""
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         if self._l.acquire(False):
             return
         await self._alock_slow(timeout)
@@ -594,6 +598,7 @@ class RWMutex:
 
     def rlock(self, timeout: float | None = None) -> None:
         """Lock for reading; waits while a writer holds or waits for it."""
+        timeout = check_timeout(timeout)
         guard = self._guard
         guard.acquire()
         if not self._writer and not self._nww:
@@ -601,7 +606,6 @@ class RWMutex:
             guard.release()
             return
         try:
-            timeout = check_timeout(timeout)
             if timeout == 0:
                 raise TimeoutError("RWMutex.rlock() timed out")
             g = caller_goroutine("RWMutex.rlock()", "rw.arlock()")
@@ -617,6 +621,7 @@ class RWMutex:
 
     async def arlock(self, timeout: float | None = None) -> None:
         """Awaitable ``rlock``."""
+        timeout = check_timeout(timeout)
         guard = self._guard
         guard.acquire()
         if not self._writer and not self._nww:
@@ -624,7 +629,6 @@ class RWMutex:
             guard.release()
             return
         try:
-            timeout = check_timeout(timeout)
             if timeout == 0:
                 raise TimeoutError("RWMutex.arlock() timed out")
             sg = new_async_sudog(asyncio.get_running_loop())
@@ -668,6 +672,7 @@ class RWMutex:
 
     def lock(self, timeout: float | None = None) -> None:
         """Lock for writing; waits for active readers and writers to leave."""
+        timeout = check_timeout(timeout)
         guard = self._guard
         guard.acquire()
         if not self._writer and not self._readers and not self._nww:
@@ -675,7 +680,6 @@ class RWMutex:
             guard.release()
             return
         try:
-            timeout = check_timeout(timeout)
             if timeout == 0:
                 raise TimeoutError("RWMutex.lock() timed out")
             g = caller_goroutine("RWMutex.lock()", "rw.alock()")
@@ -691,6 +695,7 @@ class RWMutex:
 
     async def alock(self, timeout: float | None = None) -> None:
         """Awaitable ``lock``."""
+        timeout = check_timeout(timeout)
         guard = self._guard
         guard.acquire()
         if not self._writer and not self._readers and not self._nww:
@@ -698,7 +703,6 @@ class RWMutex:
             guard.release()
             return
         try:
-            timeout = check_timeout(timeout)
             if timeout == 0:
                 raise TimeoutError("RWMutex.alock() timed out")
             sg = new_async_sudog(asyncio.get_running_loop())
