@@ -140,11 +140,46 @@ class Chan:
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        self._lock.acquire()
-        if self._send_fast(value):
+        lock = self._lock
+        lock.acquire()
+        if self._closed:
+            lock.release()
+            raise Closed("send on closed channel")
+        recvq = self.recvq
+        if recvq:
+            sg = recvq.popleft()
+            if sg.sel is not None or sg.cancelled is not False:
+                # a select's or a cancelled waiter: the general dequeue
+                recvq.appendleft(sg)
+                sg = recvq.dequeue()
+            else:
+                sg.cancelled = None  # claimed
+            if sg is not None:
+                sg.elem = value
+                sg.ok = True
+                sg.success = True
+                lock.release()
+                if sg.kind == K_G:  # goready, inlined
+                    g = sg.g
+                    g.status = RUNNABLE
+                    p = g.p
+                    if p.tid == get_ident():
+                        p.runq.append(g)
+                        if p.sleeping:
+                            p.notify()
+                    else:
+                        p.inbox.append(g)
+                        p.notify()
+                else:
+                    wake(sg)
+                return
+        buf = self._buf
+        if len(buf) < self._cap:
+            buf.append(value)
+            lock.release()
             return
         if timeout == 0:
-            self._lock.release()
+            lock.release()
             raise TimeoutError("send timed out")
         cur = getcurrent()
         if type(cur) is _Worker and timeout is None:

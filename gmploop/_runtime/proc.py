@@ -147,7 +147,7 @@ def new_loop() -> asyncio.AbstractEventLoop:
 class P(LocalQueues):
     __slots__ = (
         "id", "sched", "loop", "tid", "sched_glet", "gfree", "timers", "lock",
-        "sleeping", "in_batch", "budget", "curg", "allgs", "ncreated",
+        "sleeping", "in_batch", "budget", "allgs", "ncreated",
         "nexited", "nreused", "idle", "stuck", "sm_tick", "sm_since",
         "sm_reported", "retiring", "thread", "wake_handle", "wake_deadline",
         "nsteals",
@@ -168,7 +168,6 @@ class P(LocalQueues):
         self.sleeping = True
         self.in_batch = False
         self.budget = 0
-        self.curg: Goroutine | None = None
         self.allgs: set[Goroutine] = set()  # started goroutines that parked
         self.ncreated = 0
         self.nexited = 0
@@ -247,7 +246,6 @@ class P(LocalQueues):
                     return
         finally:
             self.in_batch = False
-            self.curg = None
         if nxt is not None:  # budget spent while handing over an unstarted G
             self.newq.append(nxt)
         self.after_batch()
@@ -308,7 +306,6 @@ class P(LocalQueues):
             g.p = self
             g.status = RUNNING
             glet.g = g
-            self.curg = g
             if reused:
                 self.nreused += 1
             try:
@@ -321,7 +318,16 @@ class P(LocalQueues):
                     raise  # the runtime is gone: unwind (GreenletExit)
                 g.exc = e
             glet.g = None
-            self.goexit(g)
+            # goexit, inlined (hot: every goroutine ends here)
+            g.fn = g.args = g.kwargs = None
+            g.status = DEAD
+            self.nexited += 1
+            if g.tracked:
+                self.allgs.discard(g)
+            if g.joinq is not None:
+                _sema.wake_joiners(g)
+            if g.exc is not None or g is sched.main_g:
+                self.goexit_slow(g)
             reused = True
             self.budget -= 1
             nxt = None
@@ -370,14 +376,8 @@ class P(LocalQueues):
                 return
         self.sched_glet.switch(None)
 
-    def goexit(self, g: Goroutine) -> None:
-        g.fn = g.args = g.kwargs = None
-        g.status = DEAD
-        self.nexited += 1
-        if g.tracked:
-            self.allgs.discard(g)
-        if g.joinq is not None:
-            _sema.wake_joiners(g)
+    def goexit_slow(self, g: Goroutine) -> None:
+        """The rare end of a goroutine: the main one, or one that raised."""
         sched = self.sched
         exc = g.exc
         if g is sched.main_g:
@@ -558,7 +558,7 @@ class Sched:
             p.arm_wakeup()
         if dead:
             self.report_deadlock()
-        if p.retiring and not p.allgs and p.curg is None:
+        if p.retiring and not p.allgs:
             p.loop.stop()
 
     def _checkdead_locked(self) -> bool:
@@ -773,7 +773,6 @@ def gopark_commit(g: Goroutine) -> Any:
     if sched.dead:
         raise _greenlet_exit()
     g.status = RUNNING
-    p.curg = g
     v = g.param
     if v is not None:
         g.param = None
@@ -831,7 +830,6 @@ def gosched() -> None:
     if p.sched.dead:
         raise _greenlet_exit()
     g.status = RUNNING
-    p.curg = g
 
 
 def _greenlet_exit() -> BaseException:
@@ -904,6 +902,21 @@ def call_excepthook(g: Goroutine, exc: BaseException) -> None:
 # --------------------------------------------------------------------------
 
 
+def running_g(p: P) -> Goroutine | None:
+    """The goroutine running on ``p`` now, read off its thread's stack (the
+    hot paths keep no "current G" field: it would cost a store per switch)."""
+    if not p.in_batch:
+        return None
+    f = sys._current_frames().get(p.tid)
+    code = P.worker_main.__code__
+    while f is not None:
+        if f.f_code is code:
+            g = f.f_locals.get("g")
+            return g if isinstance(g, Goroutine) else None
+        f = f.f_back
+    return None
+
+
 def _all_goroutines(sched: Sched) -> list[Goroutine]:
     seen: dict[int, Goroutine] = {}
     for p in sched.allp + sched.retired:
@@ -912,8 +925,9 @@ def _all_goroutines(sched: Sched) -> list[Goroutine]:
                 seen[g.id] = g
         for g in list(p.allgs):
             seen[g.id] = g
-        if p.curg is not None and p.curg.status is not DEAD:
-            seen[p.curg.id] = p.curg
+        g = running_g(p)
+        if g is not None and g.status is not DEAD:
+            seen[g.id] = g
     for g in list(sched.globalq):
         seen[g.id] = g
     if sched.main_g is not None and sched.main_g.status is not DEAD:
@@ -1040,7 +1054,7 @@ class _Sysmon:
         woke = False
         for p in list(sched.allp):
             tick = p.schedtick
-            if not p.in_batch or p.curg is None:
+            if not p.in_batch:
                 p.stuck = False
                 p.sm_tick = -1
                 continue
@@ -1057,7 +1071,7 @@ class _Sysmon:
                     sched.wakep()
             if self.report_s and held >= self.report_s and p.sm_reported != tick:
                 p.sm_reported = tick
-                g = p.curg
+                g = running_g(p)
                 if g is not None:
                     _report_long_running(g, held)
 
