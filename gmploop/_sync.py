@@ -169,9 +169,10 @@ class WaitGroup:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the counter is zero; ``TimeoutError`` if not in time."""
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         if self._n == 0:
             return
-        timeout = check_timeout(timeout)
         guard = self._guard
         guard.acquire()
         if self._n == 0:
@@ -192,9 +193,10 @@ class WaitGroup:
             raise TimeoutError("WaitGroup.wait() timed out")
 
     async def _await(self, timeout: float | None = None) -> None:
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         if self._n == 0:
             return
-        timeout = check_timeout(timeout)
         guard = self._guard
         guard.acquire()
         if self._n == 0:
