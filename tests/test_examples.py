@@ -181,3 +181,39 @@ def test_showcase(mode):
     for line in table:
         assert re.search(r"\d+(\.\d+)?x (faster|slower)$", line)
     assert re.search(r"done in [\d.]+ s", out)
+
+
+# --------------------------------------------------------------------------
+# The programs in docs/getting-started.md: each ```python block that a
+# ```text block follows is run (as a script and under the command line) and
+# must print exactly that text.
+# --------------------------------------------------------------------------
+
+DOC = os.path.join(ROOT, "docs", "getting-started.md")
+
+
+def doc_programs():
+    with open(DOC) as f:
+        text = f.read()
+    blocks = re.findall(r"```(\w+)\n(.*?)```", text, re.S)
+    progs = []
+    for (kind, body), (nkind, nbody) in zip(blocks, blocks[1:]):
+        if kind == "python" and nkind == "text":
+            progs.append((body, nbody))
+    return progs
+
+
+def test_getting_started_has_programs():
+    assert len(doc_programs()) >= 5
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("index", range(len(doc_programs())))
+def test_getting_started_program(tmp_path, mode, index):
+    body, expected = doc_programs()[index]
+    script = tmp_path / "prog.py"
+    script.write_text(body)
+    cmd = [sys.executable] + (["-m", "gmploop"] if mode == "cli" else []) + [str(script)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == expected
