@@ -429,16 +429,22 @@ def test_unstarted_goroutines_are_stolen_by_idle_procs():
     def main():
         flags = [None] * n
         stop = threading.Event()
+
+        def watcher():
+            # A plain thread, so it needs no processor: it stops the spinners
+            # once all have started (or after T, and the test fails).
+            deadline = time.monotonic() + T
+            while None in flags and time.monotonic() < deadline:
+                time.sleep(0.001)
+            stop.set()
+
+        w = threading.Thread(target=watcher)
+        w.start()
         gs = [gmploop.go(spinner, i, flags, stop) for i in range(n)]
-        # The main goroutine parks (join with timeout) so P0 runs a spinner.
-        deadline = time.monotonic() + T
-        while None in flags and time.monotonic() < deadline:
-            gmploop.sleep(0.01)
-        started = list(flags)
-        stop.set()
         for g in gs:
-            g.join(timeout=T)
-        return started
+            g.join(timeout=T * 2)
+        w.join(T)
+        return list(flags)
 
     started = gmploop.run(main, procs=n)
     assert None not in started, started
