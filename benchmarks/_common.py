@@ -113,8 +113,10 @@ def machine_facts() -> dict[str, Any]:
     cpuinfo = _read("/proc/cpuinfo")
     model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines()
                   if ln.startswith("model name")), platform.processor() or "unknown")
-    mem = next((ln.split(":", 1)[1].strip() for ln in _read("/proc/meminfo").splitlines()
-                if ln.startswith("MemTotal")), "unknown")
+    mem = "unknown"
+    for ln in _read("/proc/meminfo").splitlines():
+        if ln.startswith("MemTotal"):
+            mem = f"{int(ln.split()[1]) / 1024 / 1024:.1f} GiB"
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                                 capture_output=True, text=True, timeout=10).stdout.strip()
@@ -168,7 +170,7 @@ def fmt_value(v: float | None, unit: str) -> str:
     if v is None:
         return "-"
     if unit == "s":
-        return f"{v:.2f} s"
+        return f"{v:.2f} s" if v >= 1 else f"{v:.3f} s"
     if unit == "B":
         return f"{v / 1024:.2f} KiB"
     if v >= 10_000:
@@ -208,11 +210,14 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(out)
 
 
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A GitHub-flavoured markdown table (first column left, others right)."""
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]],
+                   numeric: bool = True) -> str:
+    """A GitHub-flavoured markdown table: first column left, the others
+    right-aligned (``numeric``) or left."""
     rows = [list(map(str, r)) for r in rows]
+    other = "---:" if numeric else ":---"
     out = ["| " + " | ".join(headers) + " |",
-           "|" + "|".join([":---"] + ["---:"] * (len(headers) - 1)) + "|"]
+           "|" + "|".join([":---"] + [other] * (len(headers) - 1)) + "|"]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
     return "\n".join(out)
 
@@ -263,12 +268,14 @@ def svg_bar_chart(groups: Sequence[str], series: Sequence[str],
                 break
         ticks = [i * step for i in range(int(y1 / step) + 1)]
 
-    left, right, top, bottom = 70, 20, 50, 90
-    bar_w, gap = 16, 24
+    left, right, top, bottom = 70, 20, 50, 100
+    bar_w, gap = 18, 28
     plot_w = len(groups) * (len(series) * bar_w + gap) + gap
-    width = left + plot_w + right
-    legend_rows = (len(series) + 3) // 4
-    height = 360 + 18 * legend_rows
+    legend_w = 130
+    width = max(left + plot_w + right, left + 4 * legend_w + right)
+    per_row = max(1, (width - left - right) // legend_w)
+    legend_rows = (len(series) + per_row - 1) // per_row
+    height = 380 + 18 * legend_rows
     plot_h = height - top - bottom - 18 * legend_rows
     def ypix(v: float) -> float:
         return top + plot_h * (1 - max(0.0, min(1.0, scale(v))))
@@ -306,15 +313,19 @@ def svg_bar_chart(groups: Sequence[str], series: Sequence[str],
                            f'height="{max(0.5, y_base - y):.1f}" fill="{color}">'
                            f'<title>{_esc(s)} {_esc(g)}: {v:.2f}</title></rect>')
             x += bar_w
-        out.append(f'<text x="{(gx + x) / 2:.1f}" y="{top + plot_h + 16}" '
-                   f'text-anchor="middle">{_esc(g)}</text>')
+        # "workload case..." on two lines so neighbouring labels never overlap
+        first, _, rest = g.partition(" ")
+        cx = (gx + x) / 2
+        out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
+                   f'<tspan x="{cx:.1f}" font-weight="bold">{_esc(first)}</tspan>'
+                   f'<tspan x="{cx:.1f}" dy="13">{_esc(rest)}</tspan></text>')
         x += gap
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
                f'y2="{top + plot_h}" stroke="black"/>')
-    ly = top + plot_h + 40
+    ly = top + plot_h + 56
     for i, s in enumerate(series):
-        lx = left + (i % 4) * 170
-        yy = ly + 18 * (i // 4)
+        lx = left + (i % per_row) * legend_w
+        yy = ly + 18 * (i // per_row)
         out.append(f'<rect x="{lx}" y="{yy - 9}" width="10" height="10" '
                    f'fill="{PALETTE[i % len(PALETTE)]}"/>')
         out.append(f'<text x="{lx + 14}" y="{yy}">{_esc(s)}</text>')

@@ -908,6 +908,22 @@ class Suite:
                                f"(expected {res['expected']})")
         return out
 
+    def spreads(self, w: Workload, limit: float = 1.5) -> list[str]:
+        """Cells whose repetitions differ by more than ``limit``x (min-max):
+        on a shared machine the reader should see which medians are shaky."""
+        out = []
+        for label, _ in self.cases(w):
+            parts = []
+            for c in w.cols:
+                res = self.results.get((w.name, label, c)) or {}
+                vals = [v for v in res.get("values", []) if v > 0]
+                if len(vals) > 1 and max(vals) / min(vals) > limit:
+                    parts.append(f"{c} {C.fmt_value(min(vals), w.unit)}-"
+                                 f"{C.fmt_value(max(vals), w.unit)}")
+            if parts:
+                out.append(f"{label}: reps spread over {limit}x (min-max): " + ", ".join(parts))
+        return out
+
     def ratios(self, w: Workload) -> list[str]:
         """gmploop procs=1 against every peer, and procs=2 against procs=1."""
         out = []
@@ -1012,7 +1028,7 @@ class Suite:
                        f"{self.reps(w)} reps)")
             out.append(C.text_table(headers, rows))
             out += ["   " + n for n in self.notes(w)]
-            out += ["   " + r for r in self.ratios(w)]
+            out += ["   " + r for r in self.ratios(w) + self.spreads(w)]
             out.append("")
         tr = self.targets()
         if tr:
@@ -1042,7 +1058,7 @@ class Suite:
             "",
             C.markdown_table(["fact", "value"],
                              [[k, " ".join(v) if isinstance(v, list) else str(v)]
-                              for k, v in facts.items()]),
+                              for k, v in facts.items()], numeric=False),
             "",
             "## Rerun",
             "",
@@ -1066,15 +1082,15 @@ class Suite:
             out += ["## Targets (issue 2)", "",
                     "Ratios to the peer measured in this run, at procs=1. Reported, never "
                     "asserted.", "",
-                    C.markdown_table(["target", "measured", "verdict"], tr), ""]
+                    C.markdown_table(["target", "measured", "verdict"], tr, numeric=False), ""]
         out += ["## Results", ""]
         for w in self.selected:
             headers, rows = self.table(w)
-            out += [f"### {w.name}: {w.title}", "",
+            out += [f"### {w.title} (`{w.name}`)", "",
                     f"{self.unit_word(w)}, median of {self.reps(w)} reps"
                     + (" (one fresh process each)" if w.fresh_per_rep else "") + ".", "",
                     C.markdown_table(headers, rows), ""]
-            notes = self.notes(w) + self.ratios(w)
+            notes = self.notes(w) + self.ratios(w) + self.spreads(w)
             out += [f"- {n}" for n in notes]
             out.append("")
         out += [f"Total wall time of the run: {self.elapsed:.0f} s.", ""]
