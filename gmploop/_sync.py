@@ -6,10 +6,21 @@ waitgroup.go, once.go and golang.org/x/sync/{semaphore,errgroup}.
 Every wait goes through the runtime's one waiter protocol (``_runtime/sema.py``):
 under the primitive's internal lock ("guard") the caller decides to wait,
 publishes a sudog on a ``WaitQ`` and releases the guard; ``block`` parks a
-goroutine or blocks a thread, ``ablock`` awaits for a coroutine; a waker claims
-the sudog under the guard, fills in its result (``sg.success``) and wakes it
-after releasing the guard. No polling, no sleeping loops. Timeouts and task
-cancellation withdraw the sudog through the primitive's ``_cancel*`` method.
+goroutine or blocks a thread, ``_await_sudog`` awaits for a coroutine; a
+waker claims the sudog under the guard, fills in its result (``sg.success``)
+and wakes it after releasing the guard. No polling, no sleeping loops. Timeouts
+and task cancellation withdraw the sudog through the primitive's ``_cancel*``
+method.
+
+Task cancellation (asyncio.Lock's rule): a cancelled ``alock``/``arlock``/
+``aacquire`` never returns holding anything. If the cancellation races with a
+grant (the waker already claimed the sudog and handed over the lock or the
+units), the grant is passed on (``give_back``) and ``CancelledError``
+propagates. ``sema.ablock`` instead completes the operation and re-arms the
+cancellation for the task's next await, which is right for a channel value
+but would leave a lock held by a task that is being cancelled (and, with
+``asyncio.timeout()``, turn the timeout into a stray CancelledError later).
+``_await_sudog`` is ``ablock`` with that one difference.
 
 Mutex (mutex.go)
 ----------------
@@ -85,7 +96,7 @@ from typing import Any, Callable
 
 from ._runtime.runtime2 import (RUNNING, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
                                 W_SEMACQUIRE, W_SYNC_WAIT, Goroutine)
-from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, cancel_plain,
+from ._runtime.sema import (WaitQ, block, caller_goroutine, cancel_plain,
                             check_timeout, new_async_sudog, new_sudog, wake)
 from ._runtime.proc import getg
 
@@ -112,6 +123,36 @@ def _check_fn(fn: Any) -> None:
 def _wake_all(sgs: list) -> None:
     for sg in sgs:
         wake(sg)
+
+
+def _resolve_timeout(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result("timeout")
+
+
+async def _await_sudog(sg: Any, timeout: float | None, cancel: Callable[[Any], bool],
+                       give_back: Callable[[Any], None] | None = None) -> bool:
+    """``sema.ablock`` for grants (see the header): True if woken, False if
+    the timeout won. On task cancellation: withdrawn if still waiting; if
+    already granted, ``give_back(sg)`` passes the grant on. Either way
+    ``CancelledError`` propagates."""
+    fut = sg.fut
+    try:
+        if timeout is None:
+            await fut
+            return True
+        handle = sg.loop.call_later(timeout, _resolve_timeout, fut)
+        try:
+            await fut
+        finally:
+            handle.cancel()
+        if fut.result() == "timeout" and cancel(sg):
+            return False
+        return True  # woken (or claimed just as the timeout fired)
+    except asyncio.CancelledError:
+        if not cancel(sg) and give_back is not None:
+            give_back(sg)
+        raise
 
 
 # --------------------------------------------------------------------------
@@ -212,7 +253,7 @@ class WaitGroup:
             raise
         self._q.enqueue(sg)
         guard.release()
-        if not await ablock(sg, timeout, self._cancel):
+        if not await _await_sudog(sg, timeout, self._cancel):
             raise TimeoutError("WaitGroup wait timed out")
 
     def __await__(self):
@@ -281,8 +322,8 @@ class Mutex:
 
     async def alock(self, timeout: float | None = None) -> None:
         """Awaitable ``lock``: never blocks the event loop. A cancelled
-        ``alock`` did not lock (or, if the mutex was already handed to it,
-        keeps it and the cancellation hits the task's next await)."""
+        ``alock`` does not hold the mutex (if it was handed over just as the
+        cancellation came, it is passed on to the next waiter)."""
         if timeout is not None:
             timeout = check_timeout(timeout)
         if self._l.acquire(False):
@@ -335,6 +376,16 @@ class Mutex:
     def _cancel(self, sg: Any) -> bool:
         with self._guard:
             return cancel_plain(sg)
+
+    def _give_back(self, sg: Any) -> None:
+        """A cancelled coroutine waiter was claimed: pass on what it got."""
+        if sg.success:
+            self.unlock()  # handed the mutex (starvation mode): hand it on
+            return
+        with self._guard:  # woken to compete: let the next waiter be woken
+            self._woken = False
+        if self._q and not self._l.locked():
+            self._wake()
 
     def _exit_starvation_locked(self, sg: Any) -> None:
         # mutex.go: leave starvation mode when the waiter handed the mutex
@@ -434,7 +485,7 @@ class Mutex:
                 return
             if h is not None:
                 wake(h)
-            if not await ablock(sg, wait, self._cancel):
+            if not await _await_sudog(sg, wait, self._cancel, self._give_back):
                 raise TimeoutError("Mutex.alock() timed out")
             if sg.success:
                 return
@@ -640,7 +691,7 @@ class RWMutex:
         self._rq.enqueue(sg)
         self._nrw += 1
         guard.release()
-        if not await ablock(sg, timeout, self._cancel_r):
+        if not await _await_sudog(sg, timeout, self._cancel_r, self._give_back_r):
             raise TimeoutError("RWMutex.arlock() timed out")
 
     def runlock(self) -> None:
@@ -714,7 +765,7 @@ class RWMutex:
         self._wq.enqueue(sg)
         self._nww += 1
         guard.release()
-        if not await ablock(sg, timeout, self._cancel_w):
+        if not await _await_sudog(sg, timeout, self._cancel_w, self._give_back_w):
             raise TimeoutError("RWMutex.alock() timed out")
 
     def unlock(self) -> None:
@@ -749,6 +800,12 @@ class RWMutex:
             sg.success = True
             woken.append(sg)
         self._nrw = 0
+
+    def _give_back_r(self, sg: Any) -> None:
+        self.runlock()
+
+    def _give_back_w(self, sg: Any) -> None:
+        self.unlock()
 
     def _cancel_r(self, sg: Any) -> bool:
         with self._guard:
@@ -905,7 +962,7 @@ class Once:
                 raise
             self._q.enqueue(sg)
             guard.release()
-            await ablock(sg, None, self._cancel)
+            await _await_sudog(sg, None, self._cancel)
             return
         self._running = True
         self._owner = _caller_token()
@@ -990,6 +1047,9 @@ class Semaphore:
         _wake_all(woken)
         return True
 
+    def _give_back(self, sg: Any) -> None:
+        self.release(sg.elem)
+
     def try_acquire(self, k: int = 1) -> bool:
         """Take ``k`` units if free now and nobody waits; never waits."""
         k = self._check_k(k)
@@ -1026,9 +1086,8 @@ class Semaphore:
             raise TimeoutError(f"{what} timed out")
 
     async def aacquire(self, k: int = 1, timeout: float | None = None) -> None:
-        """Awaitable ``acquire``. A cancelled ``aacquire`` took nothing (or,
-        if the units were already granted, keeps them and the cancellation
-        hits the task's next await)."""
+        """Awaitable ``acquire``. A cancelled ``aacquire`` holds nothing
+        (units granted just as the cancellation came are released again)."""
         await self._aacquire(self._check_k(k), timeout)
 
     async def _aacquire(self, k: int, timeout: Any) -> None:
@@ -1049,7 +1108,7 @@ class Semaphore:
         sg.elem = k
         self._q.enqueue(sg)
         guard.release()
-        if not await ablock(sg, timeout, self._cancel):
+        if not await _await_sudog(sg, timeout, self._cancel, self._give_back):
             raise TimeoutError("Semaphore.aacquire() timed out")
 
     def release(self, k: int = 1) -> None:

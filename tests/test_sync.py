@@ -1287,3 +1287,104 @@ def test_semaphore_aacquire_cancel():
         return sem._cur
 
     assert gmploop.run(main(), procs=1) == 0
+
+
+# --------------------------------------------------------------------------
+# A task cancelled just as it is granted never keeps the grant (asyncio.Lock's
+# rule): the grant passes on and CancelledError propagates.
+# --------------------------------------------------------------------------
+
+
+def test_cancel_races_grant_mutex_normal_mode():
+    async def main():
+        mu = Mutex()
+        await mu.alock()
+        a = asyncio.create_task(mu.alock())
+        b = asyncio.create_task(mu.alock(timeout=T))
+        await asyncio.sleep(0)
+        assert mu._q.live_count() == 2
+        mu.unlock()  # wakes a (to compete); b stays queued
+        assert mu._woken
+        a.cancel()  # before a runs: the wake and the cancel race
+        with pytest.raises(asyncio.CancelledError):
+            await a
+        await asyncio.wait_for(b, T)  # the wake was passed on to b
+        assert mu.locked() and not mu._woken
+        mu.unlock()
+        return mu.locked(), mu._q.live_count()
+
+    assert gmploop.run(main(), procs=1) == (False, 0)
+
+
+def test_cancel_races_grant_mutex_starvation_hand_off():
+    async def main():
+        mu = Mutex()
+        await mu.alock()
+        a = asyncio.create_task(mu.alock())
+        b = asyncio.create_task(mu.alock(timeout=T))
+        await asyncio.sleep(0)
+        mu._starving = True  # as if a waiter had waited > 1 ms
+        mu._q[0].elem -= 1.0
+        mu.unlock()  # handed to a directly
+        a.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await a
+        await asyncio.wait_for(b, T)  # a handed it on to b
+        mu.unlock()
+        return mu.locked(), mu._starving
+
+    assert gmploop.run(main(), procs=1) == (False, False)
+
+
+def test_cancel_races_grant_semaphore_and_rwmutex():
+    async def main():
+        sem = Semaphore(2)
+        await sem.aacquire(2)
+        a = asyncio.create_task(sem.aacquire(2))
+        await asyncio.sleep(0)
+        sem.release(2)  # granted to a
+        assert sem._cur == 2
+        a.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await a
+        assert sem._cur == 0
+
+        rw = RWMutex()
+        await rw.alock()
+        r = asyncio.create_task(rw.arlock())
+        w = asyncio.create_task(rw.alock())
+        await asyncio.sleep(0)
+        rw.unlock()  # r admitted (w waits for it)
+        assert rw._readers == 1
+        r.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await r
+        await asyncio.wait_for(w, T)  # r's runlock let the writer in
+        assert rw._writer
+        rw.unlock()
+        w2 = asyncio.create_task(rw.alock())
+        rw.rlock()
+        await asyncio.sleep(0)
+        rw.runlock()  # w2 granted
+        w2.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await w2
+        return rw._readers, rw._writer, sem._cur
+
+    assert gmploop.run(main(), procs=1) == (0, False, 0)
+
+
+def test_cancel_races_wake_waitgroup():
+    async def main():
+        wg = WaitGroup()
+        wg.add(1)
+        a = asyncio.create_task(wg._await())
+        await asyncio.sleep(0)
+        wg.done()
+        a.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await a
+        await asyncio.wait_for(wg, T)
+        return True
+
+    assert gmploop.run(main(), procs=1)
