@@ -436,9 +436,9 @@ def section_benchmark(quick: bool, reps: int) -> None:
     table = [head]
     for title, unit, vals in rows:
         ratio = vals["asyncio"] / vals["gmploop"]
-        table.append([title, unit, *(f"{vals[s]:.2f}" if vals[s] < 100 else f"{vals[s]:.0f}"
-                                     for s in systems), f"{ratio:.1f}x faster"
-                      if ratio >= 1 else f"{1 / ratio:.1f}x slower"])
+        fmt = "{:.0f}" if unit.startswith("ms") else "{:.2f}"
+        table.append([title, unit, *(fmt.format(vals[s]) for s in systems),
+                      f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"])
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for k, r in enumerate(table):
         cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
