@@ -27,7 +27,7 @@ are already inside the main goroutine, where both would raise
 ``RuntimeError``; so, while the program runs, a call to either *from the main
 goroutine itself* runs ``main`` in place: a function is called, a coroutine
 is awaited on the runtime's event loop (``gmploop.await_``), which is a
-``GMPEventLoop``. Calls from any other goroutine keep their documented
+``GMPEventLoop``; a ``procs`` argument applies for the length of that call. Calls from any other goroutine keep their documented
 behaviour. So every example in ``examples/`` runs both ways.
 """
 
@@ -174,17 +174,23 @@ class _InPlace:
     def run(self, main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
         if not self._in_main():
             return self.orig_run(main, *args, procs=procs, **kwargs)
-        if procs is not None:
-            from ._loop import check_procs
-            self.gmploop.set_max_procs(check_procs(procs))
         if asyncio.iscoroutine(main):
             if args or kwargs:
                 main.close()
                 raise TypeError("run(coroutine) takes no extra arguments")
-            return self.gmploop.await_(main)
-        if not callable(main):
+        elif not callable(main):
             raise TypeError(f"main must be callable or a coroutine, not {type(main).__name__}")
-        return main(*args, **kwargs)
+        old = None
+        if procs is not None:  # for this call only, as a fresh run would have
+            from ._loop import check_procs
+            old = self.gmploop.set_max_procs(check_procs(procs))
+        try:
+            if asyncio.iscoroutine(main):
+                return self.gmploop.await_(main)
+            return main(*args, **kwargs)
+        finally:
+            if old is not None and old != procs:
+                self.gmploop.set_max_procs(old)
 
     def asyncio_run(self, main: Any, *, debug: bool | None = None, **kwargs: Any) -> Any:
         if not self._in_main():

@@ -225,6 +225,17 @@ def test_nested_run_runs_in_place(tmp_path):
     assert r.stdout == "42 3\nRuntimeError\n"
 
 
+def test_nested_run_procs_for_that_call_only(tmp_path):
+    script = write(tmp_path, "prog.py", """
+        import gmploop
+        procs = lambda: gmploop.stats()["procs"]
+        print(procs(), gmploop.run(procs, procs=2), procs())
+    """)
+    r = gmp("--procs", 3, script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "3 2 3\n"
+
+
 def test_standalone_and_cli_agree(tmp_path):
     script = write(tmp_path, "prog.py", """
         import sys, gmploop
