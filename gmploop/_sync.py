@@ -98,6 +98,7 @@ from ._runtime.runtime2 import (RUNNING, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
                                 W_SEMACQUIRE, W_SYNC_WAIT, Goroutine)
 from ._runtime.sema import (WaitQ, block, caller_goroutine, cancel_plain,
                             check_timeout, new_async_sudog, new_sudog, wake)
+from ._go import go as _go
 from ._runtime.proc import getg
 
 _monotonic = time.monotonic
@@ -182,27 +183,44 @@ class WaitGroup:
         wakes. Below zero -> ``ValueError`` (the counter is left unchanged)."""
         if type(n) is not int:
             _check_int("n", n)
-        woken = None
-        with self._guard:
-            c = self._n + n
-            if c < 0:
-                raise ValueError("sync: negative WaitGroup counter")
-            self._n = c
-            if c == 0 and self._q:
-                woken = []
-                q = self._q
-                while True:
-                    sg = q.dequeue()
-                    if sg is None:
-                        break
-                    sg.success = True
-                    woken.append(sg)
-        if woken:
-            _wake_all(woken)
+        guard = self._guard
+        guard.acquire()
+        c = self._n + n
+        if c < 0:
+            guard.release()
+            raise ValueError("sync: negative WaitGroup counter")
+        self._n = c
+        if c == 0 and self._q:
+            self._release_waiters()  # releases the guard
+            return
+        guard.release()
 
     def done(self) -> None:
         """Decrement the counter by one."""
-        self.add(-1)
+        guard = self._guard
+        guard.acquire()
+        c = self._n - 1
+        if c < 0:
+            guard.release()
+            raise ValueError("sync: negative WaitGroup counter")
+        self._n = c
+        if c == 0 and self._q:
+            self._release_waiters()
+            return
+        guard.release()
+
+    def _release_waiters(self) -> None:
+        """Under the guard, which it releases: wake every waiter."""
+        woken = []
+        q = self._q
+        while True:
+            sg = q.dequeue()
+            if sg is None:
+                break
+            sg.success = True
+            woken.append(sg)
+        self._guard.release()
+        _wake_all(woken)
 
     def _cancel(self, sg: Any) -> bool:
         with self._guard:
@@ -264,13 +282,16 @@ class WaitGroup:
         """``add(1)``, start ``fn(*args, **kwargs)`` as a goroutine, and
         ``done()`` when it returns or raises (Go 1.25's ``WaitGroup.Go``).
         Returns the Goroutine."""
-        _check_fn(fn)
-        from ._go import go
-        self.add(1)
+        if not callable(fn):
+            _check_fn(fn)
+        guard = self._guard
+        guard.acquire()
+        self._n += 1
+        guard.release()
         try:
-            return go(_wg_run, self, fn, args, kwargs)
+            return _go(_wg_run, self, fn, args, kwargs)
         except BaseException:
-            self.add(-1)
+            self.done()
             raise
 
     def __repr__(self) -> str:
@@ -279,9 +300,11 @@ class WaitGroup:
 
 def _wg_run(wg: WaitGroup, fn: Callable, args: tuple, kwargs: dict) -> Any:
     try:
-        return fn(*args, **kwargs)
+        if kwargs:
+            return fn(*args, **kwargs)
+        return fn(*args)
     finally:
-        wg.add(-1)
+        wg.done()
 
 
 # --------------------------------------------------------------------------
@@ -350,9 +373,12 @@ class Mutex:
         if self._q:
             self._wake()
 
-    __enter__ = lock
+    def __enter__(self) -> "Mutex":
+        if not self._l.acquire(False):
+            self._lock_slow(None)
+        return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self._starving:
             self._unlock_starving()
             return
@@ -1194,10 +1220,9 @@ class Group:
             self._wg.add(-1)
 
     def _start(self, fn: Callable, args: tuple, kwargs: dict) -> Goroutine:
-        from ._go import go
         self._wg.add(1)
         try:
-            return go(self._run, fn, args, kwargs)
+            return _go(self._run, fn, args, kwargs)
         except BaseException:
             self._wg.add(-1)
             if self._sem is not None:

@@ -59,7 +59,9 @@ def test_first_error_is_the_one_reported(run):
 
         g.go(first)
         g.go(second)
-        gmploop.sleep(0.005)
+        deadline = time.monotonic() + T
+        while g._err is None and time.monotonic() < deadline:
+            gmploop.sleep(0.0005)  # bounded: until first() has failed
         gate.close()
         with pytest.raises(E1, match="first"):
             g.wait(timeout=T)

@@ -1,0 +1,484 @@
+"""gmploop's sync and context benchmarks against what a user would use
+instead (issue 4, "Benchmarks"). Each cell runs in a fresh subprocess; the
+table shows the median of ``--reps`` repetitions and the ratio of gmploop to
+each peer measured in the same run.
+
+Workloads:
+
+1. ``uncontended``  one caller, N lock/unlock pairs. Columns: gmploop Mutex
+                    from a goroutine (``lock()``/``unlock()`` and ``with``),
+                    ``threading.Lock`` (``acquire()``/``release()`` and
+                    ``with``), ``asyncio.Lock`` (``async with``) and gmploop
+                    Mutex from a coroutine (``async with``). ns per pair.
+                    Target (issue 4): gmploop ``lock()/unlock()`` from a
+                    goroutine within 2x of ``threading.Lock``.
+2. ``contended``    W workers x M critical sections on one lock, each
+                    ``lock; x = n; yield; n = x + 1; unlock`` (the yield makes
+                    the others queue): gmploop goroutines (``gosched``),
+                    threads + ``threading.Lock`` (``time.sleep(0)``), asyncio
+                    tasks + ``asyncio.Lock`` (``asyncio.sleep(0)``), and
+                    asyncio tasks + gmploop Mutex (``alock``) on gmploop's
+                    loop. ns per critical section; the count is checked.
+3. ``waitgroup``    fan-out/fan-in: N goroutines started with ``wg.go`` and
+                    awaited with ``wg.wait()``, vs N asyncio tasks and
+                    ``asyncio.gather``. ns per goroutine (spawn included).
+4. ``ctx_cancel``   a 10k-goroutine tree (100 subtrees of 100), each goroutine
+                    parked on ``ctx.done()`` of its own derived context; the
+                    clock measures ``cancel()`` at the root until every
+                    goroutine has returned. Peers: asyncio tasks on
+                    ``asyncio.Event`` per subtree (set by a cascade) and
+                    ``task.cancel()`` of every task. ns per goroutine.
+
+    python benchmarks/bench_sync.py [--quick] [--reps N] [--only NAME[,NAME]]
+
+Default sizes finish in well under a minute on a 2-core VM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as C  # noqa: E402
+
+now = C.now
+
+SIZES = {  # workload -> params (full, quick)
+    "uncontended": ({"n": 200_000}, {"n": 50_000}),
+    "contended": ({"w": 8, "m": 1000}, {"w": 4, "m": 300}),
+    "waitgroup": ({"n": 100_000}, {"n": 20_000}),
+    "ctx_cancel": ({"subtrees": 100, "leaves": 100}, {"subtrees": 20, "leaves": 50}),
+}
+
+
+# ==========================================================================
+# Workloads: each returns (seconds, ops, check_ok)
+# ==========================================================================
+
+# -- uncontended ---------------------------------------------------------------
+
+
+def unc_gmp_methods(n: int):
+    import gmploop
+
+    def main():
+        mu = gmploop.Mutex()
+        lock, unlock = mu.lock, mu.unlock
+        t0 = now()
+        for _ in range(n):
+            lock()
+            unlock()
+        return now() - t0, n, not mu.locked()
+    return gmploop.run(main, procs=1)
+
+
+def unc_gmp_with(n: int):
+    import gmploop
+
+    def main():
+        mu = gmploop.Mutex()
+        t0 = now()
+        for _ in range(n):
+            with mu:
+                pass
+        return now() - t0, n, not mu.locked()
+    return gmploop.run(main, procs=1)
+
+
+def unc_thr_methods(n: int):
+    import threading
+    lk = threading.Lock()
+    acquire, release = lk.acquire, lk.release
+    t0 = now()
+    for _ in range(n):
+        acquire()
+        release()
+    return now() - t0, n, not lk.locked()
+
+
+def unc_thr_with(n: int):
+    import threading
+    lk = threading.Lock()
+    t0 = now()
+    for _ in range(n):
+        with lk:
+            pass
+    return now() - t0, n, not lk.locked()
+
+
+def unc_asyncio(n: int):
+    import asyncio
+
+    async def main():
+        lk = asyncio.Lock()
+        t0 = now()
+        for _ in range(n):
+            async with lk:
+                pass
+        return now() - t0, n, not lk.locked()
+    return asyncio.run(main())
+
+
+def unc_gmp_async(n: int):
+    import gmploop
+
+    async def main():
+        mu = gmploop.Mutex()
+        t0 = now()
+        for _ in range(n):
+            async with mu:
+                pass
+        return now() - t0, n, not mu.locked()
+    return gmploop.run(main(), procs=1)
+
+
+# -- contended -------------------------------------------------------------------
+
+
+def con_gmp(w: int, m: int):
+    import gmploop
+
+    def main():
+        mu = gmploop.Mutex()
+        wg = gmploop.WaitGroup()
+        box = [0]
+        gosched = gmploop.gosched
+
+        def worker():
+            for _ in range(m):
+                mu.lock()
+                x = box[0]
+                gosched()
+                box[0] = x + 1
+                mu.unlock()
+
+        t0 = now()
+        for _ in range(w):
+            wg.go(worker)
+        wg.wait()
+        return now() - t0, w * m, box[0] == w * m
+    return gmploop.run(main, procs=1)
+
+
+def con_threads(w: int, m: int):
+    import threading
+    import time
+    lk = threading.Lock()
+    box = [0]
+
+    def worker():
+        for _ in range(m):
+            lk.acquire()
+            x = box[0]
+            time.sleep(0)
+            box[0] = x + 1
+            lk.release()
+
+    ts = [threading.Thread(target=worker) for _ in range(w)]
+    t0 = now()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return now() - t0, w * m, box[0] == w * m
+
+
+def _con_async(w: int, m: int, make_lock, runner):
+    import asyncio
+
+    async def main():
+        lk = make_lock()
+        box = [0]
+
+        async def worker():
+            for _ in range(m):
+                async with lk:
+                    x = box[0]
+                    await asyncio.sleep(0)
+                    box[0] = x + 1
+
+        t0 = now()
+        await asyncio.gather(*(worker() for _ in range(w)))
+        return now() - t0, w * m, box[0] == w * m
+    return runner(main())
+
+
+def con_asyncio(w: int, m: int):
+    import asyncio
+    return _con_async(w, m, asyncio.Lock, asyncio.run)
+
+
+def con_gmp_async(w: int, m: int):
+    import gmploop
+    return _con_async(w, m, gmploop.Mutex, lambda c: gmploop.run(c, procs=1))
+
+
+# -- waitgroup fan-out/fan-in --------------------------------------------------------
+
+
+def wg_gmp(n: int):
+    import gmploop
+
+    def main():
+        wg = gmploop.WaitGroup()
+        box = [0]
+
+        def leaf():
+            box[0] += 1
+
+        t0 = now()
+        for _ in range(n):
+            wg.go(leaf)
+        wg.wait()
+        return now() - t0, n, box[0] == n
+    return gmploop.run(main, procs=1)
+
+
+def wg_gmp_add(n: int):
+    import gmploop
+
+    def main():
+        wg = gmploop.WaitGroup()
+        go = gmploop.go
+        done = wg.done
+        box = [0]
+
+        def leaf():
+            box[0] += 1
+            done()
+
+        t0 = now()
+        wg.add(n)
+        for _ in range(n):
+            go(leaf)
+        wg.wait()
+        return now() - t0, n, box[0] == n
+    return gmploop.run(main, procs=1)
+
+
+def wg_asyncio(n: int):
+    import asyncio
+    box = [0]
+
+    async def leaf():
+        box[0] += 1
+
+    async def main():
+        t0 = now()
+        await asyncio.gather(*(leaf() for _ in range(n)))
+        return now() - t0, n, box[0] == n
+    return asyncio.run(main())
+
+
+# -- context cancellation of a goroutine tree -----------------------------------------
+
+
+def ctx_gmp(subtrees: int, leaves: int):
+    import gmploop
+
+    def main():
+        root, cancel = gmploop.with_cancel(gmploop.background())
+        wg = gmploop.WaitGroup()
+        ready = gmploop.WaitGroup()
+        box = [0]
+
+        def leaf(ctx):
+            ready.done()
+            ctx.done().recv_ok()
+            box[0] += 1
+
+        def subtree():
+            sub, _ = gmploop.with_cancel(root)
+            for _ in range(leaves):
+                c, _ = gmploop.with_cancel(sub)
+                ready.add(1)
+                wg.go(leaf, c)
+            ready.done()
+            sub.done().recv_ok()
+            box[0] += 1
+
+        ready.add(subtrees)
+        for _ in range(subtrees):
+            wg.go(subtree)
+        ready.wait()
+        t0 = now()
+        cancel()
+        wg.wait()
+        n = subtrees * (leaves + 1)
+        return now() - t0, n, box[0] == n
+    return gmploop.run(main, procs=1)
+
+
+def ctx_asyncio_events(subtrees: int, leaves: int):
+    import asyncio
+
+    async def main():
+        root = asyncio.Event()
+        box = [0]
+        tasks = []
+
+        async def leaf(ev):
+            await ev.wait()
+            box[0] += 1
+
+        async def subtree(ev):
+            await root.wait()
+            ev.set()  # cascade, as a cancel tree does
+            box[0] += 1
+
+        for _ in range(subtrees):
+            ev = asyncio.Event()
+            tasks.append(asyncio.create_task(subtree(ev)))
+            for _ in range(leaves):
+                tasks.append(asyncio.create_task(leaf(ev)))
+        await asyncio.sleep(0)
+        t0 = now()
+        root.set()
+        await asyncio.gather(*tasks)
+        n = subtrees * (leaves + 1)
+        return now() - t0, n, box[0] == n
+    return asyncio.run(main())
+
+
+def ctx_asyncio_cancel(subtrees: int, leaves: int):
+    import asyncio
+
+    async def park(fut):
+        await fut
+
+    async def main():
+        fut = asyncio.get_running_loop().create_future()
+        tasks = [asyncio.create_task(park(fut)) for _ in range(subtrees * (leaves + 1))]
+        await asyncio.sleep(0)
+        t0 = now()
+        for t in tasks:
+            t.cancel()
+        res = await asyncio.gather(*tasks, return_exceptions=True)
+        n = len(tasks)
+        ok = all(isinstance(r, asyncio.CancelledError) for r in res)
+        return now() - t0, n, ok
+    return asyncio.run(main())
+
+
+# ==========================================================================
+# Table of cells
+# ==========================================================================
+
+WORKLOADS = {
+    "uncontended": [
+        ("gmploop Mutex lock()/unlock() (goroutine)", unc_gmp_methods),
+        ("gmploop Mutex `with` (goroutine)", unc_gmp_with),
+        ("threading.Lock acquire()/release()", unc_thr_methods),
+        ("threading.Lock `with`", unc_thr_with),
+        ("gmploop Mutex `async with` (coroutine)", unc_gmp_async),
+        ("asyncio.Lock `async with`", unc_asyncio),
+    ],
+    "contended": [
+        ("gmploop Mutex, goroutines", con_gmp),
+        ("gmploop Mutex, asyncio tasks (alock)", con_gmp_async),
+        ("asyncio.Lock, asyncio tasks", con_asyncio),
+        ("threading.Lock, threads", con_threads),
+    ],
+    "waitgroup": [
+        ("gmploop WaitGroup.go + wait", wg_gmp),
+        ("gmploop add(n) + go + done", wg_gmp_add),
+        ("asyncio tasks + gather", wg_asyncio),
+    ],
+    "ctx_cancel": [
+        ("gmploop context tree, goroutines", ctx_gmp),
+        ("asyncio.Event cascade, tasks", ctx_asyncio_events),
+        ("asyncio task.cancel() each", ctx_asyncio_cancel),
+    ],
+}
+
+# (workload, row A, row B, target ratio A/B or None): printed as ratios.
+COMPARISONS = [
+    ("uncontended", 0, 2, 2.0),
+    ("uncontended", 1, 3, 2.0),
+    ("uncontended", 4, 5, None),
+    ("contended", 0, 2, None),
+    ("contended", 0, 3, None),
+    ("contended", 1, 2, None),
+    ("waitgroup", 0, 2, None),
+    ("ctx_cancel", 0, 1, None),
+    ("ctx_cancel", 0, 2, None),
+]
+
+
+def worker_main(workload: str, index: int, reps: int, quick: bool) -> None:
+    warnings.simplefilter("ignore")
+    params = SIZES[workload][1 if quick else 0]
+    fn = WORKLOADS[workload][index][1]
+    vals = []
+    ok = True
+    for _ in range(reps):
+        gc.collect()
+        secs, ops, good = fn(**params)
+        ok = ok and good
+        vals.append(secs / ops * 1e9)
+    C.emit({"ns": vals, "ok": ok})
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated workloads")
+    ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--json", default="", help="write every value here")
+    ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "INDEX"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        worker_main(a.worker[0], int(a.worker[1]), a.reps, a.quick)
+        return 0
+    names = [n for n in WORKLOADS if not a.only or n in a.only.split(",")]
+    results: dict = {}
+    t_start = now()
+    facts = C.machine_facts()
+    print(f"# bench_sync  {facts['date']}  {facts['cpu']} x{facts['cpus']}  "
+          f"{facts['python']}  gmploop {facts['gmploop']}  load {facts['loadavg_start']}")
+    for w in names:
+        p = SIZES[w][1 if a.quick else 0]
+        rows = []
+        for i, (label, _) in enumerate(WORKLOADS[w]):
+            cmd = [sys.executable, os.path.abspath(__file__), "--worker", w, str(i),
+                   "--reps", str(a.reps)] + (["--quick"] if a.quick else [])
+            r = C.run_worker(cmd, a.timeout)
+            results[(w, i)] = r
+            if "error" in r:
+                rows.append([label, "error", r["error"][:60]])
+                continue
+            med = C.median(r["ns"])
+            r["median"] = med
+            rows.append([label, C.fmt_value(med, "ns"), "ok" if r["ok"] else "WRONG RESULT"])
+        print(f"\n## {w}  {p}")
+        print(C.text_table(["system", "per op (median)", "check"], rows))
+    print("\n## ratios (same run)")
+    rows = []
+    for w, ia, ib, target in COMPARISONS:
+        if w not in names:
+            continue
+        ra, rb = results.get((w, ia), {}), results.get((w, ib), {})
+        if "median" not in ra or "median" not in rb:
+            continue
+        ratio = ra["median"] / rb["median"]
+        verdict = ""
+        if target is not None:
+            verdict = f"target <= {target:.1f}x: {'met' if ratio <= target else 'NOT MET'}"
+        rows.append([w, WORKLOADS[w][ia][0], WORKLOADS[w][ib][0], f"{ratio:.2f}x", verdict])
+    print(C.text_table(["workload", "gmploop", "vs", "time ratio", ""], rows))
+    print(f"\n(total {now() - t_start:.1f} s; time ratio > 1 means gmploop is slower)")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"facts": facts, "results": {f"{w}/{i}": r for (w, i), r in results.items()}},
+                      f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
