@@ -1391,3 +1391,23 @@ def test_cancel_races_wake_waitgroup():
         return True
 
     assert gmploop.run(main(), procs=1)
+
+
+# --------------------------------------------------------------------------
+# docs/sync.md: every Python snippet is a complete program; run each.
+# --------------------------------------------------------------------------
+
+_DOC = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "sync.md"
+
+
+def _doc_snippets():
+    import re
+    text = _DOC.read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("index", range(len(_doc_snippets())))
+def test_docs_sync_snippet_runs(index, capsys):
+    code = _doc_snippets()[index]
+    assert "gmploop.run(" in code
+    exec(compile(code, f"docs/sync.md snippet {index}", "exec"), {"__name__": "__doc_snippet__"})
