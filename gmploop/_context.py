@@ -208,23 +208,27 @@ class _CancelCtx(Context):
         """Cancel this node and its subtree (see "Cancel protocol")."""
         stack = [self]
         first = True
+        close = Chan.close
         while stack:
             c = stack.pop()
-            with c._lock:
-                if c._err is not None:
-                    if first:
-                        return  # idempotent: nothing else to do
-                    continue
-                c._err = err
-                d = c._done
-                kids = c._children
-                c._children = None
-                t = c._timer
-                c._timer = None
+            lk = c._lock
+            lk.acquire()
+            if c._err is not None:
+                lk.release()
+                if first:
+                    return  # idempotent: nothing else to do
+                continue
+            c._err = err
+            d = c._done
+            kids = c._children
+            c._children = None
+            t = c._timer
+            c._timer = None
+            lk.release()
             if t is not None:
                 c._timer_p.timers.stop(t)
             if d is not None:
-                d._close()
+                close(d)
             if kids:
                 stack.extend(kids)
             first = False
