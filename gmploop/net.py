@@ -81,10 +81,11 @@ __all__ = ["listen", "dial", "Listener", "Conn"]
 _R = 0  # waiting to read (recv, accept)
 _W = 1  # waiting to write (send, connect)
 
-_WAITING = 0
-_READY = 1
+_WAITING = 0  # parked, claimable
+_READY = 1  # claimed by the readiness callback; not yet resumed
 _TIMEOUT = 2
 _CLOSED = 3
+_RESUMED = 4  # resumed after READY (set by the waiter on its own thread)
 
 _EAGAIN = (errno.EAGAIN, errno.EWOULDBLOCK)
 _CONNECTING = (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK, errno.EAGAIN)
@@ -194,7 +195,7 @@ class _NetFD:
     """A non-blocking socket and its waiters (see the module header)."""
 
     __slots__ = ("_sock", "_fd", "_lock", "_closed", "_refs", "_regs", "_waiting",
-                 "_nthread", "_timeout", "__weakref__")
+                 "_woken", "_nthread", "_timeout", "__weakref__")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
@@ -208,6 +209,10 @@ class _NetFD:
         # never empty.
         self._regs: set[tuple] = set()
         self._waiting: dict[tuple, list[_Waiter]] = {}
+        # The waiters each registration's callback woke last. Read and written
+        # only on that key's P thread (the callback, and the waiter as it
+        # resumes), so a waiter's READY -> RESUMED needs no lock.
+        self._woken: dict[tuple, list[_Waiter]] = {}
         self._nthread = 0
         self._timeout: float | None = None
 
@@ -288,6 +293,7 @@ class _NetFD:
             if key not in self._regs:
                 return
             self._regs.discard(key)
+            self._woken.pop(key, None)
         p, d = key
         try:
             if d == _R:
@@ -303,6 +309,7 @@ class _NetFD:
             if key not in self._regs:
                 return
             self._regs.discard(key)
+            self._woken.pop(key, None)
         self._decref()
 
     # -- the poller's callbacks (on the P's thread) --------------------------
@@ -313,13 +320,24 @@ class _NetFD:
             if lst is None:
                 if key not in self._regs:
                     return
-                # Nobody waits: drop the lazy registration.
+                woken = self._woken.get(key)
+                if woken is not None:
+                    for w in woken:
+                        if w.state == _READY:
+                            # A goroutine we woke has not run yet: it will
+                            # consume the readiness soon (it is runnable, so
+                            # the loop does not sit idle calling us).
+                            return
+                # Nobody waits and nobody is about to: drop the lazy
+                # registration, else level-triggered polling calls us forever.
                 self._regs.discard(key)
+                self._woken.pop(key, None)
                 drop = True
             else:
                 drop = False
                 for w in lst:
                     w.state = _READY
+                self._woken[key] = lst
         if drop:
             p, d = key
             try:
@@ -413,6 +431,7 @@ class _NetFD:
                 p.timers.stop(timer)
         st = w.state
         if st == _READY:
+            w.state = _RESUMED
             return
         if st == _TIMEOUT:
             raise TimeoutError(f"{what}: i/o timeout")
@@ -473,12 +492,20 @@ class Conn(_NetFD):
     ``Listener.accept``. Its blocking calls park a calling goroutine (its
     processor keeps running others) and block a calling thread."""
 
-    __slots__ = ("_laddr", "_raddr")
+    # _drained: the last read returned less than asked, so the socket had
+    # no more data then; the next read waits for readiness first instead of
+    # making a system call that would most likely fail with EAGAIN (one
+    # syscall and one exception saved per request in a request/response
+    # loop). Correct because add_reader reports an fd that is already
+    # readable, and a lazy registration that saw readiness with nobody
+    # waiting has been dropped.
+    __slots__ = ("_laddr", "_raddr", "_drained")
 
     def __init__(self, sock: socket.socket, raddr: Any = None) -> None:
         if not isinstance(sock, socket.socket):
             raise TypeError(f"sock must be a socket.socket, not {type(sock).__name__}")
         super().__init__(sock)
+        self._drained = False
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Go does
         except OSError:
@@ -516,17 +543,26 @@ class Conn(_NetFD):
         sock = self._sock
         deadline = None
         first = True
+        if self._drained and n:
+            self._drained = False
+            first = False
+            deadline = self._deadline()
+            self._wait(_R, deadline, "recv")
         while True:
             if self._closed:
                 raise _closed_error()
             try:
-                return sock.recv(n)
+                data = sock.recv(n)
             except BlockingIOError:
                 pass
             except OSError:
                 if self._closed:
                     raise _closed_error() from None
                 raise
+            else:
+                if 0 < len(data) < n:
+                    self._drained = True
+                return data
             if first:
                 first = False
                 deadline = self._deadline()
@@ -546,14 +582,23 @@ class Conn(_NetFD):
             raise TypeError(f"nbytes must be an int, not {type(nbytes).__name__}")
         if nbytes < 0:
             raise ValueError(f"nbytes must be >= 0, got {nbytes}")
+        want = nbytes or mv.nbytes
         sock = self._sock
         deadline = None
         first = True
+        if self._drained and want:
+            self._drained = False
+            first = False
+            deadline = self._deadline()
+            self._wait(_R, deadline, "recv_into")
         while True:
             if self._closed:
                 raise _closed_error()
             try:
-                return sock.recv_into(mv, nbytes)
+                k = sock.recv_into(mv, nbytes)
+                if 0 < k < want:
+                    self._drained = True
+                return k
             except BlockingIOError:
                 pass
             except OSError:
@@ -732,6 +777,7 @@ def dial(address: Any, timeout: float | None = None) -> Conn:
         sock = socket.socket(family, stype, proto)
         c = Conn.__new__(Conn)
         _NetFD.__init__(c, sock)
+        c._drained = False
         try:
             c._connect(sa, deadline, what)
         except TimeoutError:
