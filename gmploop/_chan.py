@@ -116,7 +116,10 @@ class Chan:
                     g.status = RUNNABLE
                     p = g.p
                     if p.tid == get_ident():
-                        p.runq.append(g)
+                        old = p.runnext  # runq.runqready, inlined
+                        p.runnext = g
+                        if old is not None:
+                            p.runq.append(old)
                         if p.sleeping:
                             p.notify()
                     else:
@@ -164,7 +167,10 @@ class Chan:
                     g.status = RUNNABLE
                     p = g.p
                     if p.tid == get_ident():
-                        p.runq.append(g)
+                        old = p.runnext  # runq.runqready, inlined
+                        p.runnext = g
+                        if old is not None:
+                            p.runq.append(old)
                         if p.sleeping:
                             p.notify()
                     else:
@@ -266,7 +272,10 @@ class Chan:
                     g.status = RUNNABLE
                     p = g.p
                     if p.tid == get_ident():
-                        p.runq.append(g)
+                        old = p.runnext  # runq.runqready, inlined
+                        p.runnext = g
+                        if old is not None:
+                            p.runq.append(old)
                         if p.sleeping:
                             p.notify()
                     else:

@@ -8,7 +8,7 @@ import pytest
 
 from gmploop._runtime import config
 from gmploop._runtime.runq import (LocalQueues, globrunqget, runqget,
-                                   runqget_exit, runqsteal)
+                                   runqget_exit, runqready, runqsteal)
 from gmploop._runtime.runtime2 import K_G, SelectDone, Sudog
 from gmploop._runtime.sema import WaitQ, cancel_plain
 from gmploop._runtime.timers import Timer, TimerHeap
@@ -51,6 +51,40 @@ def test_runqget_exit_prefers_unstarted():
     pp.runq.extend(ready)
     got = [runqget_exit(pp, deque()) for _ in range(3)]
     assert got == [new[1], new[0], ready[0]]
+
+
+def test_runnext_runs_before_runq_and_kicks_older_to_tail():
+    pp = LocalQueues()
+    a, b, c = gs("g", 3)
+    pp.runq.append(a)
+    runqready(pp, b)
+    runqready(pp, c)  # c takes runnext, b goes behind a
+    assert [runqget(pp, deque()) for _ in range(3)] == [c, a, b]
+
+
+def test_exit_path_runs_unstarted_before_runnext():
+    pp = LocalQueues()
+    (r,) = gs("r", 1)
+    (n,) = gs("n", 1)
+    runqready(pp, r)
+    pp.newq.append(n)
+    assert [runqget_exit(pp, deque()) for _ in range(2)] == [n, r]
+
+
+def test_fairness_tick_serves_runq_despite_runnext_ping_pong():
+    # Two goroutines that keep readying each other through runnext must not
+    # starve a readied goroutine waiting in runq.
+    pp = LocalQueues()
+    (waiting,) = gs("waiting", 1)
+    pp.runq.append(waiting)
+    x, y = gs("pp", 2)
+    for tick in range(200):
+        runqready(pp, x if tick % 2 else y)
+        if runqget(pp, deque()) is waiting:
+            break
+    else:
+        pytest.fail("runq starved by runnext")
+    assert tick < 61
 
 
 def test_inbox_is_drained_in_order_behind_local_readies():

@@ -251,7 +251,7 @@ class P(LocalQueues):
         self.after_batch()
 
     def after_batch(self) -> None:
-        if self.newq or self.runq or self.inbox or self.sched.globalq or self._timer_due():
+        if self.has_work() or self.sched.globalq or self._timer_due():
             self.loop.call_soon(self.run_batch)
             return
         self.sched.go_idle(self)
@@ -355,8 +355,12 @@ class P(LocalQueues):
                             nxt = newq.pop()
                         except IndexError:
                             pass
-                    if nxt is None and runq:
-                        nxt = runq.popleft()
+                    if nxt is None:
+                        nxt = self.runnext
+                        if nxt is not None:
+                            self.runnext = None
+                        elif runq:
+                            nxt = runq.popleft()
                 if nxt is not None and nxt.glet is None:
                     g = nxt  # run the unstarted goroutine inline: no switch
                     continue
@@ -556,7 +560,7 @@ class Sched:
                 p.loop.call_soon(p.run_batch)
                 return
             with p.lock:
-                if p.inbox or p.runq or p.newq:
+                if p.has_work():
                     p.loop.call_soon(p.run_batch)
                     return
                 p.sleeping = True
@@ -584,7 +588,7 @@ class Sched:
         if self.globalq or self.nexternal:
             return False
         for p in ps:
-            if p.inbox or p.runq or p.newq or p.timers.nactive or not p.sleeping:
+            if p.has_work() or p.timers.nactive or not p.sleeping:
                 return False
             if p.loop is not None:
                 try:
@@ -758,7 +762,10 @@ def gopark_commit(g: Goroutine) -> Any:
         if p.schedtick % GLOBAL_CHECK_TICKS == 0:
             nxt = runqget_fair(p, sched.globalq)
         if nxt is None:
-            if runq:
+            nxt = p.runnext
+            if nxt is not None:
+                p.runnext = None
+            elif runq:
                 nxt = runq.popleft()
             else:
                 newq = p.newq
@@ -803,7 +810,10 @@ def goready(g: Goroutine) -> None:
     g.status = RUNNABLE
     p = g.p
     if p.tid == get_ident():
-        p.runq.append(g)
+        old = p.runnext  # runq.runqready, inlined
+        p.runnext = g
+        if old is not None:
+            p.runq.append(old)
         if p.sleeping:
             p.notify()
     else:
@@ -931,7 +941,7 @@ def running_g(p: P) -> Goroutine | None:
 def _all_goroutines(sched: Sched) -> list[Goroutine]:
     seen: dict[int, Goroutine] = {}
     for p in sched.allp + sched.retired:
-        for q in (p.newq, p.runq, p.inbox):
+        for q in (p.newq, p.runq, p.inbox, [p.runnext] if p.runnext else []):
             for g in list(q):
                 seen[g.id] = g
         for g in list(p.allgs):
@@ -988,7 +998,8 @@ def stats(sched: Sched) -> dict:
         "procs": sched.nprocs,
         "goroutines": sched.num_goroutine(),
         "runnable_global": len(sched.globalq),
-        "runnable_local": [len(p.newq) + len(p.runq) + len(p.inbox) for p in ps],
+        "runnable_local": [len(p.newq) + len(p.runq) + len(p.inbox)
+                           + (p.runnext is not None) for p in ps],
         "idle_procs": len(sched.idle),
         "threads": threads,
         "spinning": 0,

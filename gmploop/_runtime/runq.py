@@ -14,6 +14,13 @@ pop at either end are atomic, also on free-threaded builds):
            goroutine waits forever behind newer ones.
 ``runq``   started goroutines made runnable again on their own thread, FIFO.
            Owner-only.
+``runnext`` the goroutine readied last on this thread (Go's runnext): it runs
+           before ``runq``, so a goroutine that wakes its partner and then parks
+           hands the processor straight to it. A newer ready kicks the older one
+           to the tail of ``runq``. This is what makes a consumer draining a
+           buffered channel run right after the producer that filled it (and
+           not after every other blocked producer, which would each wake only
+           to block again: the contended benchmark).
 ``inbox``  started goroutines made runnable from another thread: the waker
            appends, the owner moves them to ``runq`` at its next schedule.
 
@@ -24,13 +31,13 @@ pinned goroutines, and keeping the two apart makes that a single atomic pop.
 Order within a schedule. Two paths pick the next goroutine, and they differ on
 purpose (measured on skynet and fan-out, see docs/internals.md):
 
-- ``runqget`` (a goroutine parks, or the scheduler starts a batch): readied
-  goroutines first (FIFO), then unstarted ones (LIFO). A readied goroutine is
+- ``runqget`` (a goroutine parks, or the scheduler starts a batch): ``runnext``,
+  then readied goroutines (FIFO), then unstarted ones (LIFO). A readied goroutine is
   usually the partner of whoever just parked; running new work first instead
   starves it, and on skynet every leaf then parks on its unbuffered send with a
   greenlet of its own (10,000 greenlets alive instead of a few dozen).
 - ``runqget_exit`` (a goroutine returned, its greenlet is free): unstarted
-  goroutines first, because they run *inline* on that greenlet with no switch
+  goroutines first, then ``runnext``, then ``runq``, because they run *inline* on that greenlet with no switch
   at all (fan-out of 100k: one switch in total instead of two per goroutine).
   Readied goroutines wait at most until the batch ends (``BATCH`` ticks), as
   every batch starts with ``runqget``.
@@ -50,13 +57,17 @@ from .config import GLOBAL_CHECK_TICKS
 class LocalQueues:
     """The queues of one processor. ``P`` in proc.py inherits from this."""
 
-    __slots__ = ("newq", "runq", "inbox", "schedtick")
+    __slots__ = ("newq", "runq", "runnext", "inbox", "schedtick")
 
     def __init__(self) -> None:
         self.newq: deque = deque()
         self.runq: deque = deque()
+        self.runnext: Any = None
         self.inbox: deque = deque()
         self.schedtick = 0
+
+    def has_work(self) -> bool:
+        return bool(self.newq or self.runq or self.inbox or self.runnext is not None)
 
     def drain_inbox(self) -> None:
         """Move cross-thread readies into the FIFO, keeping their order."""
@@ -81,6 +92,10 @@ def runqget(pp: LocalQueues, globalq: deque) -> Any:
         g = runqget_fair(pp, globalq)
         if g is not None:
             return g
+    g = pp.runnext
+    if g is not None:
+        pp.runnext = None
+        return g
     if pp.runq:
         return pp.runq.popleft()
     try:
@@ -105,15 +120,30 @@ def runqget_exit(pp: LocalQueues, globalq: deque) -> Any:
         return pp.newq.pop()
     except IndexError:
         pass
+    g = pp.runnext
+    if g is not None:
+        pp.runnext = None
+        return g
     if pp.runq:
         return pp.runq.popleft()
     return None
 
 
+def runqready(pp: LocalQueues, g: Any) -> None:
+    """Queue a readied goroutine on its own thread: into ``runnext``, kicking
+    the previous one to the tail of ``runq`` (Go's runqput with next=true).
+    proc.goready and the channel hand-off inline this."""
+    old = pp.runnext
+    pp.runnext = g
+    if old is not None:
+        pp.runq.append(old)
+
+
 def runqget_fair(pp: LocalQueues, globalq: deque) -> Any:
     """The every-61-ticks pick (proc.go: "check the global runnable queue once
     in a while"): global queue, then the oldest unstarted, then the oldest
-    readied goroutine."""
+    readied goroutine. Readied ones in ``runq`` come before ``runnext`` here,
+    so two goroutines that keep readying each other cannot starve them."""
     try:
         return globalq.popleft()
     except IndexError:
