@@ -350,9 +350,8 @@ def test_deadline_from_plain_thread():
     background runtime here): no helper thread per context."""
     try:
         ctx, cancel = with_timeout(background(), 0.02)
-        t0 = time.monotonic()
         _wait_done(ctx)
-        assert time.monotonic() - t0 >= 0.015
+        assert time.monotonic() >= ctx.deadline()  # not before its deadline
         assert isinstance(ctx.err(), DeadlineExceeded)
         cancel()
     finally:
