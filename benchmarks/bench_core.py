@@ -655,6 +655,9 @@ class Workload:
     cols: list
     fresh_per_rep: bool = False
     max_reps: int | None = None
+    # per-column parameter overrides for a full run, e.g. fewer ping-pong
+    # round trips for threads (the figure is per op, so it stays comparable)
+    col_params: dict = field(default_factory=dict)
 
 
 def _k(n: int) -> str:
@@ -672,7 +675,7 @@ WORKLOADS = [
              "ns", "round trip",
              [("100k round trips", {"n": 100_000})],
              [("20k round trips", {"n": 20_000})],
-             MAIN_COLS + ["greenlet floor"]),
+             MAIN_COLS + ["greenlet floor"], col_params={"threads": {"n": 20_000}}),
     Workload("contended", "contended: P producers x 1000 messages into one channel of "
              "capacity 64, one consumer", "ns", "message",
              [(f"P={p}", {"p": p, "m": 1000}) for p in (10, 100)],
@@ -709,12 +712,11 @@ def skip_reason(w: Workload, params: dict, col: str, go_ok: bool) -> str | None:
             return "n/a"
         return None
     if sysname == "threads":
-        big = max(params.get("n", 0), params.get("size", 0))
         if w.name == "memory":
             return "skipped: one OS thread per goroutine"
-        if big >= 100_000:
+        if w.name == "fanout" and params["n"] >= 100_000:
             return "skipped: one OS thread per goroutine at 100k+"
-        if w.name == "skynet" and big > 1000:
+        if w.name == "skynet" and params["size"] > 1000:
             return "skipped: one OS thread per goroutine (11k+ threads)"
     if w.name == "memory" and params["kind"] == "unstarted" and col == "gmploop p=2":
         return "n/a: the idle P starts them"
@@ -816,6 +818,11 @@ class Suite:
             why = "skipped in --quick: 10k threads"
         if why:
             return {"skip": why}
+        note = None
+        if not self.args.quick and col_label in w.col_params:
+            params = {**params, **w.col_params[col_label]}
+            note = "ran with " + ", ".join(f"{k}={v:,}" for k, v in
+                                           w.col_params[col_label].items())
         reps = self.reps(w)
         timeout = self.args.timeout
         values, checks = [], []
@@ -832,8 +839,11 @@ class Suite:
         n_ops = ops(w.name, params)
         scale = 1e9 / n_ops if w.unit == "ns" else 1.0
         per = [v * scale for v in values]
-        return {"median": C.median(per), "values": per, "ok": ok,
-                "checks": checks, "expected": want, "reps": len(per)}
+        out = {"median": C.median(per), "values": per, "ok": ok,
+               "checks": checks, "expected": want, "reps": len(per)}
+        if note:
+            out["note"] = note
+        return out
 
     def run(self) -> None:
         only = set(self.args.only.split(",")) if self.args.only else None
@@ -860,6 +870,27 @@ class Suite:
                               f"{self.cell(w, res):>16s}   ({now() - t0:5.1f} s)",
                               file=sys.stderr, flush=True)
         self.elapsed = now() - t_start
+        if self.args.merge:
+            self.merge(self.args.merge)
+
+    def merge(self, path: str) -> None:
+        """Keep ``path``'s results for the workloads this run did not measure
+        (e.g. rerun one workload after fixing it, without redoing skynet)."""
+        with open(path) as f:
+            old = json.load(f)
+        if (old.get("quick") != self.args.quick
+                or old.get("skynet_size") != self.args.skynet_size):
+            raise SystemExit("--merge: the old run used other --quick/--skynet-size flags")
+        ran = {w.name for w in self.selected}
+        for r in old["results"]:
+            r = dict(r)
+            key = (r.pop("workload"), r.pop("case"), r.pop("column"))
+            if key[0] not in ran:
+                self.results[key] = r
+        names = ran | {k[0] for k in self.results}
+        self.selected = [w for w in WORKLOADS if w.name in names]
+        self.merged_facts = old["facts"]
+        self.elapsed += old.get("elapsed_s", 0.0)
 
     # -- reporting ----------------------------------------------------------
 
@@ -906,7 +937,18 @@ class Suite:
                 elif res and not res.get("ok", True):
                     out.append(f"{c} {label}: WRONG result {res['checks']} "
                                f"(expected {res['expected']})")
+                if res.get("note"):
+                    out.append(f"{c} {label}: {res['note']} (the figure is per op)")
         return out
+
+    def max_spread(self) -> float:
+        """The largest max/min ratio among any cell's repetitions."""
+        worst = 1.0
+        for r in self.results.values():
+            vals = [v for v in r.get("values", []) if v > 0]
+            if len(vals) > 1:
+                worst = max(worst, max(vals) / min(vals))
+        return worst
 
     def spreads(self, w: Workload, limit: float = 1.5) -> list[str]:
         """Cells whose repetitions differ by more than ``limit``x (min-max):
@@ -1015,6 +1057,12 @@ class Suite:
             rows.append((f"{desc} [{label}]", measured, verdict))
         return rows
 
+    def reps_shown(self, w: Workload) -> int:
+        """Repetitions behind this workload's medians (a merged run may
+        differ from this run's flags)."""
+        n = [r.get("reps", 0) for (wn, _, _), r in self.results.items() if wn == w.name]
+        return max(n) if n and max(n) else self.reps(w)
+
     def unit_word(self, w: Workload) -> str:
         return {"ns": f"time per {w.per}", "s": "seconds per run",
                 "B": f"RSS per {w.per}"}[w.unit]
@@ -1025,7 +1073,7 @@ class Suite:
         for w in self.selected:
             headers, rows = self.table(w)
             out.append(f"== {w.title} ({self.unit_word(w)}, median of "
-                       f"{self.reps(w)} reps)")
+                       f"{self.reps_shown(w)} reps)")
             out.append(C.text_table(headers, rows))
             out += ["   " + n for n in self.notes(w)]
             out += ["   " + r for r in self.ratios(w) + self.spreads(w)]
@@ -1049,11 +1097,19 @@ class Suite:
             "",
             f"**Recorded {facts['date']}** on a shared 2-vCPU VM: about six other agents "
             "were building and testing on the same machine during the run, so the numbers "
-            "are noisy (a few tens of percent run to run is normal here). Compare ratios "
-            "within this one run rather than absolute figures across runs. Load average "
+            f"are noisy: the repetitions of one cell differed by up to {self.max_spread():.1f}x "
+            "(cells whose repetitions spread over 1.5x are listed under each table). "
+            "Compare ratios within this one run rather than absolute figures across runs, "
+            "and treat verdicts near their threshold as undecided. Load average "
             f"at start {' '.join(facts['loadavg_start'])}, at end "
             f"{' '.join(facts.get('loadavg_end', []))}.",
             "",
+        ]
+        if facts.get("rerun"):
+            out += [f"Rerun after the main run, with every column of the workload measured "
+                    f"again together (so its ratios still come from one run): "
+                    f"{facts['rerun']}.", ""]
+        out += [
             "## Machine",
             "",
             C.markdown_table(["fact", "value"],
@@ -1087,7 +1143,7 @@ class Suite:
         for w in self.selected:
             headers, rows = self.table(w)
             out += [f"### {w.title} (`{w.name}`)", "",
-                    f"{self.unit_word(w)}, median of {self.reps(w)} reps"
+                    f"{self.unit_word(w)}, median of {self.reps_shown(w)} reps"
                     + (" (one fresh process each)" if w.fresh_per_rep else "") + ".", "",
                     C.markdown_table(headers, rows), ""]
             notes = self.notes(w) + self.ratios(w) + self.spreads(w)
@@ -1126,7 +1182,8 @@ class Suite:
                                "time / gmploop p=1 (lower is better)")
 
     def json_out(self, facts: dict) -> dict:
-        return {"facts": facts, "quick": self.args.quick, "elapsed_s": self.elapsed,
+        return {"facts": facts, "quick": self.args.quick,
+                "skynet_size": self.args.skynet_size, "elapsed_s": self.elapsed,
                 "results": [{"workload": w, "case": lab, "column": c, **r}
                             for (w, lab, c), r in self.results.items()],
                 "targets": [{"target": t, "measured": m, "verdict": v}
@@ -1150,6 +1207,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds per worker process (default 300, --quick 60)")
     ap.add_argument("--json", help="write all results and facts here")
     ap.add_argument("--markdown", help="write the report here (and an SVG chart beside it)")
+    ap.add_argument("--merge", help="a --json file of an earlier run (same flags): keep its "
+                    "results for the workloads not run now")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     a.reps_given = a.reps is not None
@@ -1177,6 +1236,13 @@ def main(argv: list[str] | None = None) -> int:
     suite = Suite(args)
     suite.run()
     facts["loadavg_end"] = C.loadavg()
+    if args.merge:
+        # the earlier run's facts stay the record; this run is noted as a rerun
+        rerun = (f"{','.join(sorted(args.only.split(',')) if args.only else 'all')} "
+                 f"rerun {facts['date']} (load {' '.join(facts['loadavg_start'])} -> "
+                 f"{' '.join(facts['loadavg_end'])}), gmploop {facts['gmploop']}")
+        facts = dict(suite.merged_facts)
+        facts["rerun"] = (facts.get("rerun", "") + "; " if facts.get("rerun") else "") + rerun
     print(suite.report_text(facts))
     if args.json:
         with open(args.json, "w") as f:

@@ -69,6 +69,8 @@ def test_threads_skipped_at_100k_and_go_without_go():
     fan = bench.WL["fanout"]
     assert bench.skip_reason(fan, {"n": 100_000}, "threads", True).startswith("skipped")
     assert bench.skip_reason(fan, {"n": 1000}, "threads", True) is None
+    # ping-pong's n counts round trips between two threads, not threads
+    assert bench.skip_reason(bench.WL["pingpong"], {"n": 100_000}, "threads", True) is None
     assert bench.skip_reason(fan, {"n": 1000}, "go p=1", False) == "go not on PATH"
     assert bench.skip_reason(fan, {"n": 1000}, "go p=1", True) is None
 
