@@ -543,11 +543,14 @@ class Conn(_NetFD):
         sock = self._sock
         deadline = None
         first = True
-        if self._drained and n:
+        if self._drained and n and self._timeout != 0:
             self._drained = False
             first = False
             deadline = self._deadline()
-            self._wait(_R, deadline, "recv")
+            try:
+                self._wait(_R, deadline, "recv")
+            except TimeoutError:
+                pass  # the read below still gets data that is there
         while True:
             if self._closed:
                 raise _closed_error()
@@ -586,11 +589,14 @@ class Conn(_NetFD):
         sock = self._sock
         deadline = None
         first = True
-        if self._drained and want:
+        if self._drained and want and self._timeout != 0:
             self._drained = False
             first = False
             deadline = self._deadline()
-            self._wait(_R, deadline, "recv_into")
+            try:
+                self._wait(_R, deadline, "recv_into")
+            except TimeoutError:
+                pass  # the read below still gets data that is there
         while True:
             if self._closed:
                 raise _closed_error()

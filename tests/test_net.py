@@ -752,3 +752,83 @@ def test_conn_shared_between_processors():
             return data
 
     assert gmploop.run(main, procs=4) == b"".join(b"%08d" % i for i in range(200))
+
+
+# --------------------------------------------------------------------------
+# Poller registrations and fd lifetime (white box: Conn._regs / _refs)
+# --------------------------------------------------------------------------
+
+
+def test_data_already_there_beats_short_timeout(run):
+    """After a short read (which makes the next read wait for readiness
+    first), data that is already there is returned even with a tiny timeout."""
+
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            with net.dial(ln.addr, timeout=T) as c, ln.accept() as s:
+                s.sendall(b"ab")
+                c.settimeout(T)
+                first = c.recv(100)  # a short read: b"ab" (or b"a")
+                s.sendall(b"cd")
+                gmploop.sleep(0.05)  # "cd" is in c's receive buffer now
+                c.settimeout(0.000001)
+                got = c.recv(100)
+                c.settimeout(0)
+                s.sendall(b"ef")
+                gmploop.sleep(0.05)
+                got0 = c.recv(100)
+                return first + got, got0
+
+    got, got0 = run(main)
+    assert got == b"abcd"
+    assert got0 == b"ef"
+
+
+def test_unread_data_drops_the_registration(run):
+    """A goroutine that stops reading while data keeps arriving must not keep
+    its processor's poller calling back forever: the lazy registration goes."""
+
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            with net.dial(ln.addr, timeout=T) as c, ln.accept() as s:
+                s.settimeout(T)
+                c.sendall(b"first")
+                assert s.recv(100) == b"first"  # s parked on readiness once
+                c.sendall(b"unread")  # s never reads this
+                deadline = time.monotonic() + T
+                while s._regs and time.monotonic() < deadline:
+                    gmploop.sleep(0.005)
+                return len(s._regs)
+
+    assert run(main) == 0
+
+
+def test_close_from_thread_releases_fd_and_registrations():
+    """close() from a plain thread while a processor still has the fd
+    registered: the registration is dropped on that processor's thread and
+    only then is the OS socket closed."""
+
+    def main():
+        with net.listen(("127.0.0.1", 0)) as ln:
+            ln.settimeout(T)
+            c = net.dial(ln.addr, timeout=T)
+            s = ln.accept()
+            with c:
+                s.settimeout(T)
+                g = gmploop.go(s.recv, 10)
+                gmploop.sleep(0.02)  # parked: s is registered on this P
+                assert s._regs
+                c.sendall(b"x")
+                assert g.join(T) == b"x"
+                raw = s._sock
+                t = threading.Thread(target=s.close)
+                t.start()
+                gmploop.blocking(t.join, T)
+                deadline = time.monotonic() + T
+                while raw.fileno() != -1 and time.monotonic() < deadline:
+                    gmploop.sleep(0.005)
+                return raw.fileno(), s._refs, len(s._regs)
+
+    assert gmploop.run(main, procs=2) == (-1, 0, 0)
