@@ -1,15 +1,18 @@
 """gmploop's sync and context benchmarks against what a user would use
-instead (issue 4, "Benchmarks"). Each cell runs in a fresh subprocess; the
-table shows the median of ``--reps`` repetitions and the ratio of gmploop to
-each peer measured in the same run.
+instead (issue 4, "Benchmarks"). Each cell runs in a fresh subprocess, once
+per repetition, round-robin over all cells (load drift on a shared machine
+then hits every system alike); the table shows the median of ``--reps``
+repetitions and the ratio of gmploop to each peer measured in the same run.
 
 Workloads:
 
-1. ``uncontended``  one caller, N lock/unlock pairs. Columns: gmploop Mutex
+1. ``uncontended``  one caller, N lock/unlock pairs. Rows: gmploop Mutex
                     from a goroutine (``lock()``/``unlock()`` and ``with``),
                     ``threading.Lock`` (``acquire()``/``release()`` and
-                    ``with``), ``asyncio.Lock`` (``async with``) and gmploop
-                    Mutex from a coroutine (``async with``). ns per pair.
+                    ``with``) from the same goroutine, and gmploop Mutex vs
+                    ``asyncio.Lock`` (``async with``) in one coroutine. All
+                    six run in one process, interleaved rep by rep, so load
+                    drift on a shared box hits them alike. ns per pair.
                     Target (issue 4): gmploop ``lock()/unlock()`` from a
                     goroutine within 2x of ``threading.Lock``.
 2. ``contended``    W workers x M critical sections on one lock, each
@@ -49,7 +52,7 @@ import _common as C  # noqa: E402
 now = C.now
 
 SIZES = {  # workload -> params (full, quick)
-    "uncontended": ({"n": 200_000}, {"n": 50_000}),
+    "uncontended": ({"n": 50_000}, {"n": 20_000}),
     "contended": ({"w": 8, "m": 1000}, {"w": 4, "m": 300}),
     "waitgroup": ({"n": 100_000}, {"n": 20_000}),
     "ctx_cancel": ({"subtrees": 100, "leaves": 100}, {"subtrees": 20, "leaves": 50}),
@@ -61,80 +64,84 @@ SIZES = {  # workload -> params (full, quick)
 # ==========================================================================
 
 # -- uncontended ---------------------------------------------------------------
+# All six variants run in ONE process, interleaved round by round, so that a
+# load change on a shared machine hits them alike and the ratios hold.
 
 
-def unc_gmp_methods(n: int):
+def unc_all(n: int):
+    import asyncio
+    import threading
+
     import gmploop
+    out: dict = {}
 
-    def main():
+    def add(label, secs, ok):
+        out.setdefault(label, []).append((secs, n, ok))
+
+    def sync_round():
         mu = gmploop.Mutex()
+        lk = threading.Lock()
         lock, unlock = mu.lock, mu.unlock
+        acquire, release = lk.acquire, lk.release
+        t0 = now()
+        for _ in range(n):
+            acquire()
+            release()
+        add(UNC[2], now() - t0, not lk.locked())
         t0 = now()
         for _ in range(n):
             lock()
             unlock()
-        return now() - t0, n, not mu.locked()
-    return gmploop.run(main, procs=1)
-
-
-def unc_gmp_with(n: int):
-    import gmploop
-
-    def main():
-        mu = gmploop.Mutex()
+        add(UNC[0], now() - t0, not mu.locked())
+        t0 = now()
+        for _ in range(n):
+            with lk:
+                pass
+        add(UNC[3], now() - t0, not lk.locked())
         t0 = now()
         for _ in range(n):
             with mu:
                 pass
-        return now() - t0, n, not mu.locked()
-    return gmploop.run(main, procs=1)
+        add(UNC[1], now() - t0, not mu.locked())
 
-
-def unc_thr_methods(n: int):
-    import threading
-    lk = threading.Lock()
-    acquire, release = lk.acquire, lk.release
-    t0 = now()
-    for _ in range(n):
-        acquire()
-        release()
-    return now() - t0, n, not lk.locked()
-
-
-def unc_thr_with(n: int):
-    import threading
-    lk = threading.Lock()
-    t0 = now()
-    for _ in range(n):
-        with lk:
-            pass
-    return now() - t0, n, not lk.locked()
-
-
-def unc_asyncio(n: int):
-    import asyncio
-
-    async def main():
+    async def async_round():
+        mu = gmploop.Mutex()
         lk = asyncio.Lock()
         t0 = now()
         for _ in range(n):
             async with lk:
                 pass
-        return now() - t0, n, not lk.locked()
-    return asyncio.run(main())
-
-
-def unc_gmp_async(n: int):
-    import gmploop
-
-    async def main():
-        mu = gmploop.Mutex()
+        add(UNC[5], now() - t0, not lk.locked())
         t0 = now()
         for _ in range(n):
             async with mu:
                 pass
-        return now() - t0, n, not mu.locked()
-    return gmploop.run(main(), procs=1)
+        add(UNC[4], now() - t0, not mu.locked())
+
+    async def async_rounds():
+        for _ in range(ROUNDS):
+            await async_round()
+
+    def sync_rounds():
+        for _ in range(ROUNDS):
+            sync_round()
+
+    gmploop.run(sync_rounds, procs=1)  # from a goroutine
+    gmploop.run(async_rounds(), procs=1)  # both locks on the same (gmploop) loop
+    return out
+
+
+ROUNDS = 5  # alternations of the six variants inside one worker
+
+
+UNC = [
+    "gmploop Mutex lock()/unlock() (goroutine)",
+    "gmploop Mutex `with` (goroutine)",
+    "threading.Lock acquire()/release()",
+    "threading.Lock `with`",
+    "gmploop Mutex `async with` (coroutine)",
+    "asyncio.Lock `async with` (same loop)",
+]
 
 
 # -- contended -------------------------------------------------------------------
@@ -370,14 +377,7 @@ def ctx_asyncio_cancel(subtrees: int, leaves: int):
 # ==========================================================================
 
 WORKLOADS = {
-    "uncontended": [
-        ("gmploop Mutex lock()/unlock() (goroutine)", unc_gmp_methods),
-        ("gmploop Mutex `with` (goroutine)", unc_gmp_with),
-        ("threading.Lock acquire()/release()", unc_thr_methods),
-        ("threading.Lock `with`", unc_thr_with),
-        ("gmploop Mutex `async with` (coroutine)", unc_gmp_async),
-        ("asyncio.Lock `async with`", unc_asyncio),
-    ],
+    "uncontended": [(label, unc_all if i == 0 else None) for i, label in enumerate(UNC)],
     "contended": [
         ("gmploop Mutex, goroutines", con_gmp),
         ("gmploop Mutex, asyncio tasks (alock)", con_gmp_async),
@@ -414,14 +414,18 @@ def worker_main(workload: str, index: int, reps: int, quick: bool) -> None:
     warnings.simplefilter("ignore")
     params = SIZES[workload][1 if quick else 0]
     fn = WORKLOADS[workload][index][1]
-    vals = []
-    ok = True
+    rows: dict = {}
     for _ in range(reps):
         gc.collect()
-        secs, ops, good = fn(**params)
-        ok = ok and good
-        vals.append(secs / ops * 1e9)
-    C.emit({"ns": vals, "ok": ok})
+        r = fn(**params)
+        if not isinstance(r, dict):
+            r = {WORKLOADS[workload][index][0]: [r]}
+        for label, samples in r.items():
+            for secs, ops, good in samples:
+                row = rows.setdefault(label, {"ns": [], "ok": True})
+                row["ns"].append(secs / ops * 1e9)
+                row["ok"] = row["ok"] and good
+    C.emit({"rows": rows})
 
 
 def main() -> int:
@@ -442,13 +446,30 @@ def main() -> int:
     facts = C.machine_facts()
     print(f"# bench_sync  {facts['date']}  {facts['cpu']} x{facts['cpus']}  "
           f"{facts['python']}  gmploop {facts['gmploop']}  load {facts['loadavg_start']}")
+    # Round-robin: every rep visits every cell once (a fresh process each),
+    # so load drift on a shared machine spreads over all systems alike.
+    got: dict = {w: {} for w in names}
+    for _ in range(a.reps):
+        for w in names:
+            for i, (label, fn) in enumerate(WORKLOADS[w]):
+                if fn is None:
+                    continue  # measured by another row's worker (interleaved)
+                cmd = [sys.executable, os.path.abspath(__file__), "--worker", w, str(i),
+                       "--reps", "1"] + (["--quick"] if a.quick else [])
+                r = C.run_worker(cmd, a.timeout)
+                if "error" in r:
+                    got[w][label] = r
+                    continue
+                for lab, row in r["rows"].items():
+                    cell = got[w].setdefault(lab, {"ns": [], "ok": True})
+                    if "error" not in cell:
+                        cell["ns"] += row["ns"]
+                        cell["ok"] = cell["ok"] and row["ok"]
     for w in names:
         p = SIZES[w][1 if a.quick else 0]
         rows = []
         for i, (label, _) in enumerate(WORKLOADS[w]):
-            cmd = [sys.executable, os.path.abspath(__file__), "--worker", w, str(i),
-                   "--reps", str(a.reps)] + (["--quick"] if a.quick else [])
-            r = C.run_worker(cmd, a.timeout)
+            r = got[w].get(label, {"error": "no result"})
             results[(w, i)] = r
             if "error" in r:
                 rows.append([label, "error", r["error"][:60]])
