@@ -1122,9 +1122,19 @@ class Suite:
             ".venv/bin/pip install -e '.[bench]'       # gevent (uvloop comes with gmploop)",
             ".venv/bin/python benchmarks/bench_core.py --quick          # < 1 minute",
             ".venv/bin/python benchmarks/bench_core.py --markdown docs/benchmarks.md "
-            "--json bench.json",
+            "--json docs/benchmarks.json                     # the full run recorded here",
+            "# rerun one workload, keep the others from the recorded run:",
+            ".venv/bin/python benchmarks/bench_core.py --only pingpong "
+            "--merge docs/benchmarks.json --json docs/benchmarks.json "
+            "--markdown docs/benchmarks.md",
+            ".venv/bin/python benchmarks/bench_core.py --render docs/benchmarks.json "
+            "--markdown docs/benchmarks.md   # re-render only",
             ".venv/bin/python benchmarks/bench_core.py --only skynet --skynet-size 100000",
             "```",
+            "",
+            f"The full run took {self.elapsed / 60:.0f} minutes here, most of it skynet 1M "
+            "(three fresh processes per system; asyncio and gevent need tens of seconds "
+            "each on this machine).",
             "",
             "The Go column appears when `go` is on PATH (`benchmarks/go/core.go`, run with "
             "GOMAXPROCS=1). See `benchmarks/README.md` for what each workload does on each "
@@ -1209,6 +1219,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--markdown", help="write the report here (and an SVG chart beside it)")
     ap.add_argument("--merge", help="a --json file of an earlier run (same flags): keep its "
                     "results for the workloads not run now")
+    ap.add_argument("--render", help="measure nothing: re-render the report (text, "
+                    "--markdown) from a --json file")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     a.reps_given = a.reps is not None
@@ -1232,6 +1244,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker_main(json.loads(args.worker))
         return 0
+    if args.render:
+        suite = Suite(args)
+        with open(args.render) as f:
+            old = json.load(f)
+        args.quick, args.skynet_size = old["quick"], old.get("skynet_size")
+        for r in old["results"]:
+            r = dict(r)
+            suite.results[(r.pop("workload"), r.pop("case"), r.pop("column"))] = r
+        suite.selected = [w for w in WORKLOADS if any(k[0] == w.name for k in suite.results)]
+        suite.elapsed = old.get("elapsed_s", 0.0)
+        facts = old["facts"]
+        return report(args, suite, facts)
     facts = C.machine_facts()
     suite = Suite(args)
     suite.run()
@@ -1243,6 +1267,11 @@ def main(argv: list[str] | None = None) -> int:
                  f"{' '.join(facts['loadavg_end'])}), gmploop {facts['gmploop']}")
         facts = dict(suite.merged_facts)
         facts["rerun"] = (facts.get("rerun", "") + "; " if facts.get("rerun") else "") + rerun
+    return report(args, suite, facts)
+
+
+def report(args: argparse.Namespace, suite: Suite, facts: dict) -> int:
+    """Print the text report; write --json and --markdown (+ .svg)."""
     print(suite.report_text(facts))
     if args.json:
         with open(args.json, "w") as f:

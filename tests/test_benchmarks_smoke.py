@@ -111,3 +111,10 @@ def test_cli_end_to_end(tmp_path):
     md = out_md.read_text()
     assert "## Machine" in md and "skynet: correct sum" in md
     ET.fromstring((tmp_path / "b.svg").read_text())
+    # --render rebuilds the same report from the JSON without measuring
+    again = tmp_path / "again.md"
+    cp = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "bench_core.py"), "--render", str(out_json),
+         "--markdown", str(again)], capture_output=True, text=True, timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    assert again.read_text() == md.replace("(b.svg)", "(again.svg)")
