@@ -832,3 +832,18 @@ def test_close_from_thread_releases_fd_and_registrations():
                 return raw.fileno(), s._refs, len(s._regs)
 
     assert gmploop.run(main, procs=2) == (-1, 0, 0)
+
+
+def test_docs_example_runs():
+    """The echo program in docs/net.md runs and prints what the page says."""
+    import os
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "docs", "net.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- example: echo -->\n```python\n(.*?)```", text, re.S)
+    assert m, "example block not found in docs/net.md"
+    out = subprocess.run([sys.executable, "-c", m.group(1)], capture_output=True,
+                         text=True, timeout=60, cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "100 of 100 clients got their echo"
