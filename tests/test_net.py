@@ -847,3 +847,19 @@ def test_docs_example_runs():
                          text=True, timeout=60, cwd=root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "100 of 100 clients got their echo"
+
+
+def test_bench_net_smoke():
+    """benchmarks/bench_net.py runs end to end (tiny duration, two servers)
+    and reports every case; it checks the harness, never speed."""
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(
+        [sys.executable, os.path.join(root, "benchmarks", "bench_net.py"),
+         "--duration", "0.2", "--warmup", "0.05", "--conns", "2",
+         "--servers", "gmploop,uvloop-streams"],
+        capture_output=True, text=True, timeout=90, cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert "gmploop procs=1" in out.stdout and "uvloop-streams" in out.stdout
+    assert "(!)" not in out.stdout
+    assert "target C=2" in out.stdout
