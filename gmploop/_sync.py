@@ -6,7 +6,7 @@ waitgroup.go, once.go and golang.org/x/sync/{semaphore,errgroup}.
 Every wait goes through the runtime's one waiter protocol (``_runtime/sema.py``):
 under the primitive's internal lock ("guard") the caller decides to wait,
 publishes a sudog on a ``WaitQ`` and releases the guard; ``block`` parks a
-goroutine or blocks a thread, ``_await_sudog`` awaits for a coroutine; a
+goroutine or blocks a thread, ``ablock`` awaits for a coroutine; a
 waker claims the sudog under the guard, fills in its result (``sg.success``)
 and wakes it after releasing the guard. No polling, no sleeping loops. Timeouts
 and task cancellation withdraw the sudog through the primitive's ``_cancel*``
@@ -16,11 +16,10 @@ Task cancellation (asyncio.Lock's rule): a cancelled ``alock``/``arlock``/
 ``aacquire`` never returns holding anything. If the cancellation races with a
 grant (the waker already claimed the sudog and handed over the lock or the
 units), the grant is passed on (``give_back``) and ``CancelledError``
-propagates. ``sema.ablock`` instead completes the operation and re-arms the
-cancellation for the task's next await, which is right for a channel value
-but would leave a lock held by a task that is being cancelled (and, with
-``asyncio.timeout()``, turn the timeout into a stray CancelledError later).
-``_await_sudog`` is ``ablock`` with that one difference.
+propagates: ``sema.ablock`` called with ``give_back``. (For a channel value,
+``ablock`` instead completes the operation and re-arms the cancellation; for a
+lock that would leave it held by a task that is being cancelled and, with
+``asyncio.timeout()``, turn the timeout into a stray CancelledError later.)
 
 Mutex (mutex.go)
 ----------------
@@ -108,7 +107,7 @@ from typing import Any, Callable
 
 from ._runtime.runtime2 import (RUNNING, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
                                 W_SEMACQUIRE, W_SYNC_WAIT, Goroutine)
-from ._runtime.sema import (WaitQ, block, caller_goroutine, cancel_plain,
+from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, cancel_plain,
                             check_timeout, new_async_sudog, new_sudog, wake)
 from ._go import go as _go
 from ._runtime.proc import getg
@@ -136,36 +135,6 @@ def _check_fn(fn: Any) -> None:
 def _wake_all(sgs: list) -> None:
     for sg in sgs:
         wake(sg)
-
-
-def _resolve_timeout(fut: asyncio.Future) -> None:
-    if not fut.done():
-        fut.set_result("timeout")
-
-
-async def _await_sudog(sg: Any, timeout: float | None, cancel: Callable[[Any], bool],
-                       give_back: Callable[[Any], None] | None = None) -> bool:
-    """``sema.ablock`` for grants (see the header): True if woken, False if
-    the timeout won. On task cancellation: withdrawn if still waiting; if
-    already granted, ``give_back(sg)`` passes the grant on. Either way
-    ``CancelledError`` propagates."""
-    fut = sg.fut
-    try:
-        if timeout is None:
-            await fut
-            return True
-        handle = sg.loop.call_later(timeout, _resolve_timeout, fut)
-        try:
-            await fut
-        finally:
-            handle.cancel()
-        if fut.result() == "timeout" and cancel(sg):
-            return False
-        return True  # woken (or claimed just as the timeout fired)
-    except asyncio.CancelledError:
-        if not cancel(sg) and give_back is not None:
-            give_back(sg)
-        raise
 
 
 # --------------------------------------------------------------------------
@@ -283,7 +252,7 @@ class WaitGroup:
             raise
         self._q.enqueue(sg)
         guard.release()
-        if not await _await_sudog(sg, timeout, self._cancel):
+        if not await ablock(sg, timeout, self._cancel, None):
             raise TimeoutError("WaitGroup wait timed out")
 
     def __await__(self):
@@ -523,7 +492,7 @@ class Mutex:
                 return
             if h is not None:
                 wake(h)
-            if not await _await_sudog(sg, wait, self._cancel, self._give_back):
+            if not await ablock(sg, wait, self._cancel, self._give_back):
                 raise TimeoutError("Mutex.alock() timed out")
             if sg.success:
                 return
@@ -729,7 +698,7 @@ class RWMutex:
         self._rq.enqueue(sg)
         self._nrw += 1
         guard.release()
-        if not await _await_sudog(sg, timeout, self._cancel_r, self._give_back_r):
+        if not await ablock(sg, timeout, self._cancel_r, self._give_back_r):
             raise TimeoutError("RWMutex.arlock() timed out")
 
     def runlock(self) -> None:
@@ -803,7 +772,7 @@ class RWMutex:
         self._wq.enqueue(sg)
         self._nww += 1
         guard.release()
-        if not await _await_sudog(sg, timeout, self._cancel_w, self._give_back_w):
+        if not await ablock(sg, timeout, self._cancel_w, self._give_back_w):
             raise TimeoutError("RWMutex.alock() timed out")
 
     def unlock(self) -> None:
@@ -1000,7 +969,7 @@ class Once:
                 raise
             self._q.enqueue(sg)
             guard.release()
-            await _await_sudog(sg, None, self._cancel)
+            await ablock(sg, None, self._cancel, None)
             return
         self._running = True
         self._owner = _caller_token()
@@ -1146,7 +1115,7 @@ class Semaphore:
         sg.elem = k
         self._q.enqueue(sg)
         guard.release()
-        if not await _await_sudog(sg, timeout, self._cancel, self._give_back):
+        if not await ablock(sg, timeout, self._cancel, self._give_back):
             raise TimeoutError("Semaphore.aacquire() timed out")
 
     def release(self, k: int = 1) -> None:

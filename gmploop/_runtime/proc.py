@@ -1095,19 +1095,19 @@ class _Sysmon:
                 p.sm_reported = tick
                 g = running_g(p)
                 if g is not None:
-                    _report_long_running(g, held)
+                    _report_long_running(p, g, held)
 
 
-def _report_long_running(g: Goroutine, held: float) -> None:
+def _report_long_running(p: P, g: Goroutine, held: float) -> None:
     import warnings
     frame = None
     try:
-        frame = sys._current_frames().get(g.p.tid)
+        frame = sys._current_frames().get(p.tid)
     except Exception:  # noqa: BLE001
         pass
     stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
     warnings.warn(
-        f"goroutine {g.id} [{g.name}] has held processor P{g.p.id} for "
+        f"goroutine {g.id} [{g.name}] has held processor P{p.id} for "
         f"{held * 1000:.0f} ms without yielding\n{stack}",
         RuntimeWarning, stacklevel=1)
 

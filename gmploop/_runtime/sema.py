@@ -248,11 +248,24 @@ def _was_cancelled(sg: Sudog) -> bool:
     return sg.cancelled is True
 
 
-async def ablock(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], bool]) -> bool:
-    """Coroutine form of ``block``. On task cancellation: if a waker already
-    claimed the waiter, the operation *completes* (nothing is lost) and the
-    cancellation is re-armed for the task's next await; otherwise it is
-    withdrawn and CancelledError propagates."""
+_COMPLETE: Any = object()
+
+
+async def ablock(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], bool],
+                 give_back: Any = _COMPLETE) -> bool:
+    """Coroutine form of ``block``: True if woken, False if the timeout won.
+
+    On task cancellation, a waiter still waiting is withdrawn and
+    CancelledError propagates. If a waker already claimed it, what happens
+    depends on what the waiter was given:
+
+    - a value (channels; ``give_back`` left out): the operation *completes*,
+      so nothing is lost, and the cancellation is re-armed for the task's next
+      await (uncancel+cancel keeps ``Task.cancelling()`` unchanged);
+    - a grant (a lock, semaphore units; ``give_back`` callable or None):
+      ``give_back(sg)`` passes the grant on and CancelledError propagates, as
+      ``asyncio.Lock`` does, so a cancelled task never returns holding it.
+    """
     fut = sg.fut
     try:
         if timeout is None:
@@ -270,10 +283,12 @@ async def ablock(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], boo
     except asyncio.CancelledError:
         if cancel(sg):
             raise
+        if give_back is not _COMPLETE:
+            if give_back is not None:
+                give_back(sg)
+            raise
         task = asyncio.current_task()
         if task is not None:
-            # Delivered before the cancel arrived: keep the result, and make
-            # the next await raise instead (uncancel+cancel keeps the count).
             task.uncancel()
             task.cancel()
         return True
