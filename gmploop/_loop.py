@@ -7,16 +7,53 @@ callback, proc.py), and P1..Pn run on their own threads with private loops. An
 asyncio program on it keeps asyncio's single-threaded guarantees: its callbacks
 and task steps all run on P0's thread, one at a time. Goroutines it starts use
 every processor.
+
+What the subclass adds to its base loop, and why
+------------------------------------------------
+The base (uvloop's ``Loop``) supplies the whole asyncio surface. The subclass
+only binds the runtime to the loop's life and smooths the places where uvloop
+differs from the stdlib loop in ways a program can see (stdlib is the oracle;
+docs/asyncio.md lists what is left):
+
+1. ``run_forever`` binds P0 to the running thread (proc.Sched.attach_p0) *after*
+   asyncio's own checks (closed, already running, another loop running on this
+   thread), so a refused call leaves the runtime untouched.
+2. ``run_until_complete`` refuses a running loop before wrapping its argument
+   in a task, as the stdlib does (a refused coroutine is never awaited and
+   Python warns about it, instead of a task left pending on the loop).
+3. ``close`` stops the runtime's threads (P1..Pn and sysmon) and waits for
+   them, so a closed loop leaves no thread behind.
+4. Task factories are called as the running Python's stdlib calls them
+   (``factory(loop, coro)`` unless a context is given); uvloop always passes
+   ``context=``, which breaks factories written to the documented signature.
+5. ``remove_reader``/``remove_writer`` return whether a callback was
+   registered (uvloop returns None); ``subprocess_shell`` rejects a non-string
+   command with ``ValueError`` as the stdlib does.
+6. Signal handlers are the stdlib's design on uvloop's wake-up: uvloop loses a
+   signal that arrives while its loop is stopped (its self-pipe exists only
+   while it runs, so the callback waits for the *next* signal), and its
+   ``remove_signal_handler`` does nothing while the loop is stopped. Here a
+   Python-level handler queues the callback with ``call_soon_threadsafe``,
+   which works whether or not the loop runs; while it runs, uvloop's self-pipe
+   wakes it to run that Python-level handler. SIGCHLD stays uvloop's (it
+   watches subprocesses with it).
+
+None of these touch a hot path: ``create_task``, ``call_soon`` and transports
+are uvloop's own, unwrapped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
+import signal
+import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from ._runtime import config
-from ._runtime.proc import Sched, _uvloop
+from ._runtime.proc import Sched, _get_running_loop, _uvloop
 
 _Base: Any = _uvloop.Loop if _uvloop is not None else asyncio.SelectorEventLoop
 
@@ -43,21 +80,79 @@ def active_sched() -> Sched | None:
         return _active[-1] if _active else None
 
 
+_logger = logging.getLogger("asyncio")
+
+
+def _check_signal(sig: Any) -> None:
+    if not isinstance(sig, int):
+        raise TypeError(f"sig must be an int, not {sig!r}")
+    if sig not in signal.valid_signals():
+        raise ValueError(f"invalid signal number {sig}")
+
+
+def _fd_of(fileobj: Any) -> int:
+    """The descriptor of ``fileobj`` as the stdlib selector loop keys it."""
+    if isinstance(fileobj, int):
+        return fileobj
+    try:
+        return int(fileobj.fileno())
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"Invalid file object: {fileobj!r}") from None
+
+
+def _stdlib_factory_call(factory: Callable[..., Any]) -> Callable[..., Any]:
+    """Adapt a user task factory to uvloop's call, ``factory(loop, coro,
+    context=..., [eager_start=...])``, so that it is called as the stdlib
+    calls it: ``factory(loop, coro)`` unless a context is given."""
+
+    def task_factory(loop: Any, coro: Any, context: Any = None, **kw: Any) -> Any:
+        kw = {k: v for k, v in kw.items() if v is not None}
+        if context is not None:
+            kw["context"] = context
+        return factory(loop, coro, **kw)
+
+    task_factory.__wrapped__ = factory  # type: ignore[attr-defined]
+    return task_factory
+
+
 class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
-    """An asyncio event loop that is also processor P0 of a gmploop runtime."""
+    """An asyncio event loop that is also processor P0 of a gmploop runtime.
+
+    Use it wherever an asyncio loop is expected: ``asyncio.Runner(loop_factory=
+    gmploop.new_event_loop)``, ``GMPPolicy``, ``gmploop.run(coro)``. Its
+    callbacks and task steps run on the thread that runs it, one at a time;
+    goroutines it starts run on all of its ``procs`` processors.
+    """
 
     def __init__(self, procs: int | None = None) -> None:
         n = check_procs(procs)
         super().__init__()
         self._gmp_sched = Sched(n, self)
         self._gmp_p = self._gmp_sched.allp[0]
+        self._gmp_readers: set[int] = set()
+        self._gmp_writers: set[int] = set()
+        self._gmp_signal_handlers: dict[int, asyncio.Handle] = {}
 
     @property
     def procs(self) -> int:
         """Number of processors of this loop's runtime."""
         return self._gmp_sched.nprocs
 
+    # -- running --------------------------------------------------------------
+
+    def _gmp_check_can_run(self) -> None:
+        # asyncio's checks, made before the runtime is touched (header, 1.).
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
+        if self.is_running():
+            raise RuntimeError("This event loop is already running")
+        if _get_running_loop() is not None:
+            raise RuntimeError("Cannot run the event loop while another loop is running")
+
     def run_forever(self) -> None:
+        """Run the event loop until ``stop()`` is called; P0 runs goroutines
+        on this thread between the loop's callbacks meanwhile."""
+        self._gmp_check_can_run()
         sched = self._gmp_sched
         if sched.dead:
             raise RuntimeError("this gmploop event loop's runtime was shut down")
@@ -73,15 +168,155 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
                 except ValueError:
                     pass
 
+    def run_until_complete(self, future: Any) -> Any:
+        """Run until ``future`` (a coroutine is wrapped in a task) is done;
+        return its result or raise its exception."""
+        self._gmp_check_can_run()
+        return super().run_until_complete(future)
+
     def close(self) -> None:
+        """Close the loop and stop its runtime: goroutines still alive are
+        abandoned (as when a Go program's main returns), the runtime's threads
+        end before this returns. Idempotent."""
         if self.is_running():
             raise RuntimeError("Cannot close a running event loop")
-        self._gmp_sched.shutdown()
+        sched = self._gmp_sched
+        sched.shutdown()
+        mon = sched.sysmon
+        if mon is not None and mon.thread.is_alive() and mon.thread is not threading.current_thread():
+            mon.thread.join(1.0)
+        if self._gmp_signal_handlers:
+            if threading.current_thread() is threading.main_thread():
+                for sig in list(self._gmp_signal_handlers):
+                    self.remove_signal_handler(sig)
+            else:
+                _logger.warning("Closing the loop %r on a thread other than the main "
+                                "one: its signal handlers cannot be removed", self)
         super().close()
+        self._gmp_readers.clear()
+        self._gmp_writers.clear()
+
+    # -- stdlib-compatible corners (header, 4. and 5.) --------------------------
+
+    if sys.version_info < (3, 14):
+        def set_task_factory(self, factory: Callable[..., Any] | None) -> None:
+            """Set the task factory used by ``create_task``; it is called as
+            ``factory(loop, coro)``, or with ``context=`` when one is given."""
+            if factory is not None and not callable(factory):
+                raise TypeError("task factory must be a callable or None")
+            super().set_task_factory(None if factory is None else _stdlib_factory_call(factory))
+
+        def get_task_factory(self) -> Callable[..., Any] | None:
+            """The task factory set with ``set_task_factory``, or None."""
+            f = super().get_task_factory()
+            return getattr(f, "__wrapped__", f)
+
+    # -- signals (header, 6.) -------------------------------------------------
+
+    def add_signal_handler(self, sig: int, callback: Callable[..., Any], *args: Any) -> None:
+        """Call ``callback(*args)`` on the loop when signal ``sig`` arrives
+        (main thread only), also when it arrives while the loop is not running."""
+        if sig == getattr(signal, "SIGCHLD", None) or _uvloop is None:
+            return super().add_signal_handler(sig, callback, *args)  # uvloop's own use
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("add_signal_handler() can only be called from the main thread")
+        if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
+            raise TypeError("coroutines cannot be used with add_signal_handler()")
+        _check_signal(sig)
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
+        handle = asyncio.Handle(callback, args, self, None)
+        self._gmp_signal_handlers[sig] = handle
+        try:
+            signal.signal(sig, self._gmp_on_signal)
+            signal.siginterrupt(sig, False)
+        except OSError as exc:
+            del self._gmp_signal_handlers[sig]
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f"sig {sig:d} cannot be caught") from None
+            raise
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        """Remove the handler for ``sig``; True if there was one."""
+        if sig == getattr(signal, "SIGCHLD", None) or _uvloop is None:
+            return super().remove_signal_handler(sig)
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("remove_signal_handler() can only be called from the main thread")
+        _check_signal(sig)
+        try:
+            del self._gmp_signal_handlers[sig]
+        except KeyError:
+            return False
+        handler = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+        try:
+            signal.signal(sig, handler)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f"sig {sig:d} cannot be caught") from None
+            raise
+        return True
+
+    def _gmp_on_signal(self, signum: int, frame: Any) -> None:
+        # A Python-level signal handler: runs on the main thread between two
+        # bytecodes (uvloop's self-pipe wakes the loop for it while it runs).
+        # call_soon_threadsafe only appends to the ready queue and pokes the
+        # loop, which is safe from there, and queues the callback also while
+        # the loop is stopped, as the stdlib's self-pipe does.
+        handle = self._gmp_signal_handlers.get(signum)
+        if handle is not None and not self.is_closed():
+            self.call_soon_threadsafe(self._gmp_run_signal, signum, handle)
+
+    def _gmp_run_signal(self, signum: int, handle: asyncio.Handle) -> None:
+        if handle.cancelled():
+            if self._gmp_signal_handlers.get(signum) is handle:
+                self.remove_signal_handler(signum)
+            return
+        handle._run()
+
+    # -- readers and writers ----------------------------------------------------
+
+    def add_reader(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
+        """Call ``callback(*args)`` when ``fd`` is readable."""
+        super().add_reader(fd, callback, *args)
+        self._gmp_readers.add(_fd_of(fd))
+
+    def remove_reader(self, fd: Any) -> bool:
+        """Stop watching ``fd`` for reading; True if it was watched."""
+        super().remove_reader(fd)
+        if self.is_closed():
+            return False
+        try:
+            self._gmp_readers.remove(_fd_of(fd))
+        except KeyError:
+            return False
+        return True
+
+    def add_writer(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
+        """Call ``callback(*args)`` when ``fd`` is writable."""
+        super().add_writer(fd, callback, *args)
+        self._gmp_writers.add(_fd_of(fd))
+
+    def remove_writer(self, fd: Any) -> bool:
+        """Stop watching ``fd`` for writing; True if it was watched."""
+        super().remove_writer(fd)
+        if self.is_closed():
+            return False
+        try:
+            self._gmp_writers.remove(_fd_of(fd))
+        except KeyError:
+            return False
+        return True
+
+    async def subprocess_shell(self, protocol_factory: Any, cmd: Any, **kwargs: Any) -> Any:
+        """Run ``cmd`` in a shell; see ``asyncio.loop.subprocess_shell``."""
+        if not isinstance(cmd, (bytes, str)):
+            raise ValueError("cmd must be a string")
+        return await super().subprocess_shell(protocol_factory, cmd, **kwargs)
 
     def __repr__(self) -> str:
         return (f"<GMPEventLoop procs={self._gmp_sched.nprocs} "
-                f"running={self.is_running()} closed={self.is_closed()}>")
+                f"running={self.is_running()} closed={self.is_closed()} "
+                f"debug={self.get_debug()}>")
 
 
 def new_event_loop(procs: int | None = None) -> GMPEventLoop:
