@@ -19,7 +19,7 @@ from ._runtime.proc import _next_goid
 from ._runtime.proc import (Deadlock, Sched, _Worker, _get_running_loop,
                             current_p, getg, goready, gopark_commit,
                             gopark_prepare)
-from ._runtime.runtime2 import DEAD, W_AWAIT, W_JOIN, W_SYSCALL, Goroutine
+from ._runtime.runtime2 import DEAD, RUNNING, W_AWAIT, W_JOIN, W_SYSCALL, Goroutine
 from ._runtime.sema import (JoinQ, ablock, block, cancel_plain, check_timeout,
                             caller_goroutine, new_async_sudog, new_sudog)
 
@@ -401,7 +401,13 @@ def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     with sched.lock:
         sched.nexternal += 1
     gopark_prepare(g, W_SYSCALL)
-    blockpool.submit(call)
+    try:
+        blockpool.submit(call)
+    except BaseException:
+        with sched.lock:
+            sched.nexternal -= 1
+        g.status = RUNNING
+        raise
     gopark_commit(g)
     ok, v = box[0]
     if ok:

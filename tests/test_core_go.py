@@ -498,3 +498,18 @@ def test_asyncio_and_goroutines_share_p0():
         return await c.arecv(timeout=T)
 
     assert gmploop.run(main()) == "slept"
+
+
+def test_schedtrace_reports_long_running_goroutine():
+    code = ("import time, warnings, gmploop\n"
+            "warnings.simplefilter('ignore')\n"
+            "def main():\n"
+            "    t = time.thread_time()\n"
+            "    while time.thread_time() - t < 0.2:\n"
+            "        pass\n"
+            "gmploop.run(main)\n")
+    env = dict(os.environ, GMPLOOP_SCHEDTRACE="20", GMPLOOP_SYSMON_MS="10")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "SCHED long-running: goroutine 1 [goroutine-1] on P0" in r.stderr

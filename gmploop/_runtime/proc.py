@@ -150,7 +150,7 @@ class P(LocalQueues):
         "sleeping", "in_batch", "budget", "allgs", "ncreated",
         "nexited", "nreused", "idle", "stuck", "sm_tick", "sm_since",
         "sm_reported", "retiring", "thread", "wake_handle", "wake_deadline",
-        "nsteals",
+        "nsteals", "batch_t0", "batch_tick",
     )
 
     def __init__(self, pid: int, sched: "Sched") -> None:
@@ -182,6 +182,8 @@ class P(LocalQueues):
         self.thread: threading.Thread | None = None
         self.wake_handle = None
         self.wake_deadline = None
+        self.batch_t0 = 0.0  # when the current batch started (sysmon)
+        self.batch_tick = 0
 
     def __repr__(self) -> str:
         return f"<P{self.id}>"
@@ -215,6 +217,8 @@ class P(LocalQueues):
             sched.leave_idle(self)
         if self.timers.nactive:
             self.timers.run_expired(_monotonic())
+        self.batch_t0 = _monotonic()
+        self.batch_tick = self.schedtick
         self.in_batch = True
         self.budget = BATCH
         gfree = self.gfree
@@ -1057,6 +1061,8 @@ class _Sysmon:
         while not self._stop.is_set() and not sched.dead:
             multi = len(sched.allp) > 1
             delay = 0.001 if (multi and sched.idle) else 0.01
+            if self.report_s and any(p.in_batch for p in sched.allp):
+                delay = min(delay, self.report_s / 5)
             if next_trace is not None:
                 delay = min(delay, max(0.0, next_trace - _monotonic()))
             if self._stop.wait(delay):
@@ -1082,9 +1088,12 @@ class _Sysmon:
                 continue
             if tick != p.sm_tick:
                 p.sm_tick = tick
-                p.sm_since = now
+                # The batch's first goroutine has been running since the
+                # batch began, not since this sample.
+                p.sm_since = p.batch_t0 if tick - p.batch_tick <= 1 else now
                 p.stuck = False
-                continue
+                if now - p.sm_since < self.STUCK_S:
+                    continue
             held = now - p.sm_since
             if held >= self.STUCK_S:
                 p.stuck = True
@@ -1106,6 +1115,12 @@ def _report_long_running(p: P, g: Goroutine, held: float) -> None:
     except Exception:  # noqa: BLE001
         pass
     stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+    if config.SCHEDTRACE_MS:
+        try:
+            sys.stderr.write(f"SCHED long-running: goroutine {g.id} [{g.name}] on "
+                             f"P{p.id} for {held * 1000:.0f} ms\n")
+        except Exception:  # noqa: BLE001
+            pass
     warnings.warn(
         f"goroutine {g.id} [{g.name}] has held processor P{p.id} for "
         f"{held * 1000:.0f} ms without yielding\n{stack}",
