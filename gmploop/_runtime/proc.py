@@ -1038,7 +1038,15 @@ class _Sysmon:
     and prints schedtrace lines (``GMPLOOP_SCHEDTRACE``). It cannot preempt:
     greenlets cannot be interrupted from outside."""
 
-    STUCK_S = 0.002  # a P running one G this long may be stolen from
+    # A P that has run one goroutine this long may be stolen from. Where the
+    # GIL is on, stealing from a P that is running *Python* buys no
+    # parallelism, only cross-thread hops, so the wait is longer (~Go's 10 ms
+    # preemption) unless the stuck thread has let go of the GIL (a blocking
+    # call, C code): sysmon sees that as waking on time. When the GIL is held
+    # by a busy thread, sysmon itself wakes late (the 5 ms switch interval).
+    STUCK_S = 0.002
+    STUCK_PY_S = 0.02
+    GIL_LAG_S = 0.002
 
     def __init__(self, sched: Sched) -> None:
         self.sched = sched
@@ -1046,6 +1054,7 @@ class _Sysmon:
         self.thread = threading.Thread(target=self._run, name="gmploop-sysmon", daemon=True)
         self.thread._gmploop_runtime = True  # type: ignore[attr-defined]
         self.report_s = config.SYSMON_MS / 1000.0
+        self.gil_busy = False
         self.trace_s = config.SCHEDTRACE_MS / 1000.0
 
     def start(self) -> None:
@@ -1065,9 +1074,11 @@ class _Sysmon:
                 delay = min(delay, self.report_s / 5)
             if next_trace is not None:
                 delay = min(delay, max(0.0, next_trace - _monotonic()))
+            before = _monotonic()
             if self._stop.wait(delay):
                 break
             now = _monotonic()
+            self.gil_busy = not FREE_THREADED and now - before - delay > self.GIL_LAG_S
             self.retake(now)
             if next_trace is not None and now >= next_trace:
                 try:
@@ -1095,7 +1106,7 @@ class _Sysmon:
                 if now - p.sm_since < self.STUCK_S:
                     continue
             held = now - p.sm_since
-            if held >= self.STUCK_S:
+            if held >= (self.STUCK_PY_S if self.gil_busy else self.STUCK_S):
                 p.stuck = True
                 if p.newq and not woke and sched.idle:
                     woke = True  # bound spinning: one P per round
