@@ -83,6 +83,22 @@ class Chan:
         state = " closed" if self._closed else ""
         return f"<Chan cap={self._cap} len={len(self._buf)}{state}>"
 
+    def _check_invariants(self) -> None:
+        """Assert chan.go's invariants (see the header). For tests and
+        ``GMPLOOP_DEBUG`` runs; takes the lock."""
+        with self._lock:
+            live_r = self.recvq.has_live()
+            live_s = self.sendq.has_live()
+            assert not (live_r and live_s), "both recvq and sendq have waiters"
+            if self._cap > 0:
+                assert not (self._buf and live_r), "buffered values with waiting receivers"
+                assert len(self._buf) == self._cap or not live_s, \
+                    "buffer not full with waiting senders"
+            assert len(self._buf) <= self._cap or self._cap == 0
+            assert self._cap > 0 or not self._buf
+            if self._closed:
+                assert not live_r and not live_s, "waiters on a closed channel"
+
     # -- cancellation helpers (take the lock themselves) -------------------
 
     def _cancel(self, sg) -> bool:

@@ -285,11 +285,16 @@ def test_stress_every_value_exactly_once(run, cap):
 
         prods = [gmploop.go(producer, p) for p in range(nprod)]
         cons = [gmploop.go(consumer) for _ in range(5)]
+        deadline = time.monotonic() + T * 3
+        while not all(g.done() for g in prods) and time.monotonic() < deadline:
+            c._check_invariants()  # at arbitrary points of the race
+            gmploop.sleep(0.001)
         for g in prods:
             g.join(timeout=T * 3)
         c.close()
         for g in cons:
             g.join(timeout=T * 3)
+        c._check_invariants()
         return sent, received
 
     sent, received = run(main)
