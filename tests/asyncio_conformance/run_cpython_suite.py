@@ -52,17 +52,29 @@ ALL_MODULES = [
     "test_timeouts", "test_transports", "test_unix_events", "test_waitfor",
 ]
 
-#: The CI subset: modules whose tests mostly run on the loop under test and
-#: finish fast (test ids are prefixes: module or module.Class).
+#: The CI subset: modules (or module.Class) whose tests mostly run on the loop
+#: under test and finish fast; about 320 tests on the loop, ~15 s per loop.
 FAST = [
     "test_events.LoopUnderTest_EventLoopTests",
-    "test_runners",
-    "test_sock_lowlevel",
-    "test_server",
-    "test_taskgroups",
+    "test_locks",
+    "test_queues",
     "test_timeouts",
+    "test_waitfor",
+    "test_streams",
+    "test_threads",
+    "test_futures2",
     "test_context",
-    "test_buffered_proto",
+    "test_sslproto",
+]
+
+#: Left out of the CI subset (docs/asyncio.md explains each): the first two
+#: wait out the suite's own 30 s timeout on uvloop; the third depends on two
+#: timers with the same deadline firing in order, which uvloop's millisecond
+#: clock breaks now and then (on uvloop and so on gmploop's loop).
+FAST_EXCLUDE = [
+    "test_events.LoopUnderTest_EventLoopTests.test_bidirectional_pty",
+    "test_events.LoopUnderTest_EventLoopTests.test_add_signal_handler",
+    "test_timeouts.TimeoutTests.test_nested_timeouts",
 ]
 
 #: gmploop: GMPPolicy (a DefaultEventLoopPolicy whose loops are GMPEventLoops).
@@ -300,10 +312,11 @@ def _read_events(path: str):
 
 
 def run_module(loop: str, module: str, only, procs, test_timeout: float,
-               module_timeout: float, verbose: bool) -> dict:
+               module_timeout: float, verbose: bool, exclude=()) -> dict:
     """Run one module on one loop; return {test id: record}."""
     records: dict = {}
-    skip: list = []
+    exclude = [t for t in exclude if t.startswith(module + ".")]
+    skip: list = list(exclude)
     fd, path = tempfile.mkstemp(prefix=f"cpy-{loop}-{module}-", suffix=".jsonl")
     os.close(fd)
     try:
@@ -341,7 +354,7 @@ def run_module(loop: str, module: str, only, procs, test_timeout: float,
             hung = unfinished[-1]
             records[hung] = {"id": hung, "outcome": "hang", "on_loop": True,
                              "err": f"child exited {rc} during this test:\n{tail}"}
-            skip = list(records)
+            skip = list(records) + exclude
             if verbose:
                 print(f"    {loop} {module}: {hung} hung/crashed ({rc}); resuming",
                       file=sys.stderr)
@@ -406,35 +419,48 @@ def markdown(summary: dict, results: dict, meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fast_plan() -> list:
+    """[(module, only-prefixes or None)] for the FAST subset."""
+    selection: dict = {}
+    for item in FAST:
+        mod, _, rest = item.partition(".")
+        selection.setdefault(mod, []).append(item if rest else None)
+    return [(m, None if None in v else v) for m, v in selection.items()]
+
+
+def run_plan(loops, plan, procs=None, test_timeout=60.0, module_timeout=900.0,
+             exclude=(), verbose=False) -> dict:
+    """Run ``plan`` on each loop: {loop: {test id: record}}."""
+    results: dict = {}
+    for loop in loops:
+        recs: dict = {}
+        for mod, only in plan:
+            t1 = time.monotonic()
+            r = run_module(loop, mod, only, procs, test_timeout, module_timeout, verbose,
+                           exclude=exclude)
+            recs.update(r)
+            if verbose:
+                c = Counter(x["outcome"] for x in r.values())
+                on = sum(1 for x in r.values() if x["on_loop"])
+                print(f"  {loop:8s} {mod:22s} {time.monotonic() - t1:6.1f}s "
+                      f"on-loop={on:4d} {dict(c)}", file=sys.stderr)
+        results[loop] = recs
+    return results
+
+
 def parent(args) -> int:
     loops = args.loops.split(",")
     for lp in loops:
         if lp not in LOOPS:
             raise SystemExit(f"--loops: unknown loop {lp!r} (choose from {LOOPS})")
     if args.fast:
-        selection = {}
-        for item in FAST:
-            mod, _, rest = item.partition(".")
-            selection.setdefault(mod, []).append(item if rest else None)
-        plan = [(m, None if None in v else v) for m, v in selection.items()]
+        plan = fast_plan()
     else:
         mods = args.modules.split(",") if args.modules else ALL_MODULES
         plan = [(m, None) for m in mods]
-    results: dict = {}
     t0 = time.monotonic()
-    for loop in loops:
-        recs: dict = {}
-        for mod, only in plan:
-            t1 = time.monotonic()
-            r = run_module(loop, mod, only, args.procs, args.test_timeout,
-                           args.module_timeout, args.verbose)
-            recs.update(r)
-            if args.verbose:
-                c = Counter(x["outcome"] for x in r.values())
-                on = sum(1 for x in r.values() if x["on_loop"])
-                print(f"  {loop:8s} {mod:22s} {time.monotonic() - t1:6.1f}s "
-                      f"on-loop={on:4d} {dict(c)}", file=sys.stderr)
-        results[loop] = recs
+    results = run_plan(loops, plan, args.procs, args.test_timeout, args.module_timeout,
+                       FAST_EXCLUDE if args.fast else (), args.verbose)
     summary = summarize(results)
     meta = {"python": sys.version.split()[0], "when": time.strftime("%Y-%m-%d %H:%M"),
             "procs": args.procs, "modules": "FAST subset" if args.fast else
