@@ -28,6 +28,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from greenlet import getcurrent
 
+from ._runtime import config as _config
 from ._runtime.proc import _Worker, gopark_commit
 from ._runtime.runtime2 import (K_G, RUNNABLE, W_CHAN_RECV, W_CHAN_SEND, WAITING,
                                 Sudog)
@@ -474,3 +475,19 @@ class Chan:
 
 Chan.__module__ = "gmploop"
 Closed.__module__ = "gmploop"
+
+
+def _debug_checked(method):  # GMPLOOP_DEBUG=1: check invariants after every op
+    def checked(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._check_invariants()
+    checked.__name__ = method.__name__
+    checked.__doc__ = method.__doc__
+    return checked
+
+
+if _config.DEBUG:
+    for _name in ("send", "recv", "recv_ok", "try_send", "try_recv", "close"):
+        setattr(Chan, _name, _debug_checked(getattr(Chan, _name)))

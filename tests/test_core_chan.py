@@ -433,3 +433,29 @@ def test_sieve(run):
         return primes
 
     assert run(main)[-1] == 113
+
+
+def test_debug_mode_checks_invariants_under_stress():
+    """GMPLOOP_DEBUG=1 checks chan.go's invariants after every operation."""
+    import os
+    import subprocess
+    import sys
+    code = (
+        "import gmploop\n"
+        "assert gmploop.Chan.send.__qualname__.startswith('_debug_checked')\n"
+        "def main():\n"
+        "    c = gmploop.Chan(3)\n"
+        "    def prod(k):\n"
+        "        for i in range(300):\n"
+        "            c.send((k, i), timeout=10)\n"
+        "    gs = [gmploop.go(prod, k) for k in range(4)]\n"
+        "    got = [c.recv(timeout=10) for _ in range(1200)]\n"
+        "    for g in gs:\n"
+        "        g.join(timeout=10)\n"
+        "    return len(set(got))\n"
+        "print(gmploop.run(main, procs=2))\n")
+    env = dict(os.environ, GMPLOOP_DEBUG="1")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1200"
