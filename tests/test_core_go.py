@@ -504,6 +504,7 @@ def test_schedtrace_reports_long_running_goroutine():
     code = ("import time, warnings, gmploop\n"
             "warnings.simplefilter('ignore')\n"
             "def main():\n"
+            "    gmploop.go(print, 'starved')  # queued behind the busy loop\n"
             "    t = time.thread_time()\n"
             "    while time.thread_time() - t < 0.2:\n"
             "        pass\n"
@@ -513,3 +514,34 @@ def test_schedtrace_reports_long_running_goroutine():
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "SCHED long-running: goroutine 1 [goroutine-1] on P0" in r.stderr
+
+
+def test_lone_busy_goroutine_starving_nobody_is_not_reported():
+    code = ("import time, warnings, gmploop\n"
+            "warnings.simplefilter('error')\n"
+            "def main():\n"
+            "    t = time.thread_time()\n"
+            "    while time.thread_time() - t < 0.1:\n"
+            "        pass\n"
+            "gmploop.run(main)\n")
+    env = dict(os.environ, GMPLOOP_SYSMON_MS="10")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "held processor" not in r.stderr
+
+
+def test_deadlock_report_hides_runtime_frames_unless_asked():
+    code = ("import gmploop\n"
+            "def waiter():\n"
+            "    gmploop.Chan().recv()\n"
+            "try:\n"
+            "    gmploop.run(waiter)\n"
+            "except gmploop.Deadlock as e:\n"
+            "    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "in waiter" in r.stdout and "_runtime" not in r.stdout and "_chan.py" not in r.stdout
+    env = dict(os.environ, GMPLOOP_TRACEBACK="system")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert "in waiter" in r.stdout and "gopark_commit" in r.stdout

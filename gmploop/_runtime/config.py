@@ -7,6 +7,9 @@
 ``GMPLOOP_SYSMON_MS``  how long a goroutine may hold its processor before sysmon
                        reports it (default 10 ms); 0 turns the report off.
 ``GMPLOOP_DEBUG``      1 turns on the runtime's invariant checks (slow).
+``GMPLOOP_TRACEBACK``  ``system`` keeps gmploop's own frames in goroutine
+                       stacks (deadlock reports, dump_goroutines), as Go's
+                       GOTRACEBACK=system shows runtime frames.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ SCHEDTRACE_MS: int = _int_env("GMPLOOP_SCHEDTRACE", 0) or 0
 SEED: int | None = _int_env("GMPLOOP_SEED", None)
 SYSMON_MS: int = _int_env("GMPLOOP_SYSMON_MS", 10) or 0
 DEBUG: bool = bool(_int_env("GMPLOOP_DEBUG", 0))
+TRACEBACK_SYSTEM: bool = os.environ.get("GMPLOOP_TRACEBACK", "").strip().lower() == "system"
 
 #: Goroutine switches a processor makes before it lets its event loop poll
 #: I/O and fire its timers (the "batch"); see proc.py.

@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import sys
 import threading
 import time
@@ -500,9 +501,11 @@ class Sched:
         if self.dead:
             return
         self.dead = True
+        me = get_ident()
         if self.sysmon is not None:
             self.sysmon.stop()
-        me = get_ident()
+            if self.sysmon.thread.ident != me:
+                self.sysmon.thread.join(timeout)
         for p in self.allp[1:] + self.retired:
             if p.loop is not None:
                 try:
@@ -970,6 +973,10 @@ def _state_word(g: Goroutine) -> str:
     return g.status.name.lower()
 
 
+_CORE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PKG_DIR = os.path.dirname(_CORE_DIR.rstrip(os.sep)) + os.sep
+
+
 def format_goroutine(g: Goroutine) -> str:
     head = f"goroutine {g.id} [{_state_word(g)}]:"
     if g._name is not None:
@@ -981,7 +988,16 @@ def format_goroutine(g: Goroutine) -> str:
     elif g.status is RUNNING and g.glet is getcurrent():
         frame = sys._getframe(2)
     if frame is not None:
-        lines.extend(s.rstrip("\n") for s in traceback.format_stack(frame))
+        frames = traceback.extract_stack(frame)
+        if not config.TRACEBACK_SYSTEM:
+            # As Go hides runtime.* frames unless GOTRACEBACK=system: the
+            # goroutine's own frames, not the scheduler's and channels'.
+            # A goroutine running a gmploop function itself (go(ch.send, v))
+            # keeps that frame, without the scheduler's.
+            frames = ([f for f in frames if not f.filename.startswith(_PKG_DIR)]
+                      or [f for f in frames if not f.filename.startswith(_CORE_DIR)]
+                      or frames)
+        lines.extend(s.rstrip("\n") for s in traceback.format_list(frames))
     elif g.fn is not None:
         fn = g.fn
         lines.append(f"  created, not yet started: {getattr(fn, '__qualname__', repr(fn))}")
@@ -1111,7 +1127,11 @@ class _Sysmon:
                 if p.newq and not woke and sched.idle:
                     woke = True  # bound spinning: one P per round
                     sched.wakep()
-            if self.report_s and held >= self.report_s and p.sm_reported != tick:
+            if (self.report_s and held >= self.report_s and p.sm_reported != tick
+                    and (p.has_work() or p.timers.nactive or sched.globalq)):
+                # Reported only when something is, or may soon be, waiting
+                # for this processor: queued goroutines or pending timers. A
+                # lone goroutine importing modules starves nobody.
                 p.sm_reported = tick
                 g = running_g(p)
                 if g is not None:
