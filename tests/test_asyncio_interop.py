@@ -484,11 +484,6 @@ def test_cancelled_aselect_performs_nothing(arun, procs):
     assert sorted(got + rest) == list(range(n))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: sema.ablock re-arms a cancellation that lost the race to a waker with "
-    "task.cancel() at once, so a task whose coroutine *is* ch.arecv() ends cancelled "
-    "and its value is dropped; fix proposed in docs/asyncio.md (deliver the "
-    "cancellation at the next suspension, not on return)"))
 def test_cancel_after_handoff_keeps_the_value_of_a_bare_arecv_task(arun):
     async def body():
         ch = Chan()
