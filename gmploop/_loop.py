@@ -240,8 +240,6 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
         """Remove the handler for ``sig``; True if there was one."""
         if sig == getattr(signal, "SIGCHLD", None) or _uvloop is None:
             return super().remove_signal_handler(sig)
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError("remove_signal_handler() can only be called from the main thread")
         _check_signal(sig)
         try:
             del self._gmp_signal_handlers[sig]
