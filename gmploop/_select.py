@@ -153,10 +153,13 @@ def _result(cases, sel: SelectDone):
     return won.idx, None, True
 
 
-def select(*cases: Recv | Send, default: bool = False,
-           timeout: float | None = None) -> tuple[int, Any, bool]:
-    """Wait until one case can proceed, perform exactly that one and return
-    ``(index, value, ok)``. See API.md "Select"."""
+_MUST_WAIT = object()
+
+
+def _select_now(cases: tuple, default: Any, timeout: Any):
+    """Passes 0 and 1, shared by select and aselect. Returns ``(result, ...)``
+    when done without waiting; else ``(_MUST_WAIT, pollorder, lockorder,
+    timeout)`` with every channel still locked (the caller enqueues, unlocks)."""
     pollorder, lockorder, timeout = _prepare(cases, default, timeout)
     _lock_all(lockorder)
     try:
@@ -168,25 +171,37 @@ def select(*cases: Recv | Send, default: bool = False,
         _unlock_all(lockorder)
         if r[1] is not None:
             wake(r[1])
-        return r[0]
+        return r[0], None, None, None
     if default:
         _unlock_all(lockorder)
-        return -1, None, False
+        return (-1, None, False), None, None, None
     if timeout == 0:
         _unlock_all(lockorder)
         raise TimeoutError("select timed out")
+    return _MUST_WAIT, pollorder, lockorder, timeout
+
+
+def select(*cases: Recv | Send, default: bool = False,
+           timeout: float | None = None) -> tuple[int, Any, bool]:
+    """Wait until one case can proceed, perform exactly that one and return
+    ``(index, value, ok)``. See API.md "Select"."""
+    r, pollorder, lockorder, timeout = _select_now(cases, default, timeout)
+    if r is not _MUST_WAIT:
+        return r
     try:
         g = caller_goroutine("select()", "aselect(...)")
     except BaseException:
         _unlock_all(lockorder)
         raise
     first = new_sudog(g, W_SELECT if pollorder else W_SELECT_NO_CASES)
+    # pass 2 - enqueue on all channels, then unlock and block
     sel = _enqueue_all(cases, pollorder, first)
     _unlock_all(lockorder)
     if not block(first, timeout, _cancel_select):
         raise TimeoutError("select timed out")
     if g is not None:
         g.sudog = None  # its siblings stay queued (dead): never reuse it
+    # pass 3 - nothing to undo: the losing sudogs are dead (claim taken)
     return _result(cases, sel)
 
 
@@ -195,24 +210,9 @@ async def aselect(*cases: Recv | Send, default: bool = False,
     """Awaitable ``select``, same arguments and result. Cancelling it performs
     no case (or, if one was already performed, returns it and re-arms the
     cancellation for the next await)."""
-    pollorder, lockorder, timeout = _prepare(cases, default, timeout)
-    _lock_all(lockorder)
-    try:
-        r = _pass1(cases, pollorder)
-    except BaseException:
-        _unlock_all(lockorder)
-        raise
-    if r is not None:
-        _unlock_all(lockorder)
-        if r[1] is not None:
-            wake(r[1])
-        return r[0]
-    if default:
-        _unlock_all(lockorder)
-        return -1, None, False
-    if timeout == 0:
-        _unlock_all(lockorder)
-        raise TimeoutError("select timed out")
+    r, pollorder, lockorder, timeout = _select_now(cases, default, timeout)
+    if r is not _MUST_WAIT:
+        return r
     try:
         first = new_async_sudog(asyncio.get_running_loop())
     except BaseException:
