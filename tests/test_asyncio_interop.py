@@ -499,6 +499,39 @@ def test_cancel_after_handoff_keeps_the_value_of_a_bare_arecv_task(arun):
     assert arun(body) == "v"
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "core: sema.ablock uncancels at once and its deferred re-cancel is "
+    "unconditional, so a cancellation that asyncio.timeout() already consumed "
+    "(it uncancels in __aexit__) is delivered again at the next await; proposed "
+    "fix in the issue-3 report: keep the count, and re-cancel only if "
+    "task.cancelling() > 0 when the deferred call runs"))
+def test_timeout_expiring_at_the_handoff_keeps_the_value_and_nothing_else(arun):
+    """asyncio.timeout() expires just after the value was handed over: the
+    receive completes with the value, the block exits normally, and the task
+    is not cancelled afterwards (nobody wants it cancelled any more)."""
+    async def body():
+        ch = Chan()
+        trace = []
+
+        async def consumer():
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(None) as cm:
+                # One callback: the hand-off, then the timeout expiring (what a
+                # timer firing in the same loop iteration does).
+                loop.call_soon(lambda: (ch.try_send("v"), cm._on_timeout()))
+                trace.append(await ch.arecv())
+            try:
+                await asyncio.sleep(0.01)
+                trace.append("next await ok")
+            except asyncio.CancelledError:
+                trace.append("cancelled again")
+
+        await asyncio.create_task(consumer())
+        return trace
+
+    assert arun(body) == ["v", "next await ok"]
+
+
 def test_cancel_after_handoff_completes_then_cancels(arun):
     """A cancellation that arrives after the value was handed over: the
     receive completes (the value is kept) and the cancellation is delivered at
