@@ -499,12 +499,6 @@ def test_cancel_after_handoff_keeps_the_value_of_a_bare_arecv_task(arun):
     assert arun(body) == "v"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: sema.ablock uncancels at once and its deferred re-cancel is "
-    "unconditional, so a cancellation that asyncio.timeout() already consumed "
-    "(it uncancels in __aexit__) is delivered again at the next await; proposed "
-    "fix in the issue-3 report: keep the count, and re-cancel only if "
-    "task.cancelling() > 0 when the deferred call runs"))
 def test_timeout_expiring_at_the_handoff_keeps_the_value_and_nothing_else(arun):
     """asyncio.timeout() expires just after the value was handed over: the
     receive completes with the value, the block exits normally, and the task

@@ -261,8 +261,8 @@ async def ablock(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], boo
 
     - a value (channels; ``give_back`` left out): the operation *completes*,
       so nothing is lost, and the cancellation is re-armed for the task's next
-      suspension (uncancel now, cancel from a callback once this step ends);
-      a task that returns before then keeps its result;
+      suspension (a callback once this step ends re-cancels it, if the request
+      is still outstanding); a task that returns before then keeps its result;
     - a grant (a lock, semaphore units; ``give_back`` callable or None):
       ``give_back(sg)`` passes the grant on and CancelledError propagates, as
       ``asyncio.Lock`` does, so a cancelled task never returns holding it.
@@ -293,13 +293,15 @@ async def ablock(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], boo
             # Re-arm the cancellation at the task's next suspension, not now:
             # a pending cancel at return would make a task whose coroutine is
             # this very operation end cancelled and drop the value.
-            task.uncancel()
             sg.loop.call_soon(_recancel, task)
         return True
 
 
 def _recancel(task: asyncio.Task) -> None:
-    if not task.done():
+    # Only if the request is still outstanding: an asyncio.timeout() that
+    # expired at the hand-off has consumed it (uncancel) on leaving its block.
+    if not task.done() and task.cancelling() > 0:
+        task.uncancel()
         task.cancel()
 
 
