@@ -311,7 +311,8 @@ class Chan:
             return None, False
         return None
 
-    def _recv_wait(self, timeout: float | None) -> tuple[Any, bool]:
+    def _recv_wait(self, timeout: float | None, what: str = "Chan.recv()",
+                   alt: str = "ch.arecv()") -> tuple[Any, bool]:
         """Under the lock, nothing to receive now: wait (releases the lock)."""
         if timeout == 0:
             self._lock.release()
@@ -330,7 +331,7 @@ class Chan:
             gopark_commit(g)
             return sg.elem, sg.ok
         try:
-            g = caller_goroutine("Chan.recv()", "ch.arecv()")
+            g = caller_goroutine(what, alt)
         except BaseException:
             self._lock.release()
             raise
@@ -349,7 +350,7 @@ class Chan:
         r = self._recv_fast()
         if r is not None:
             return r
-        return self._recv_wait(timeout)
+        return self._recv_wait(timeout, "Chan.recv_ok()", "ch.arecv_ok()")
 
     def recv(self, timeout: float | None = None) -> Any:
         """Receive a value; blocks until one arrives. Closed and drained ->

@@ -182,7 +182,14 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")
     p = current_p()
     if p is not None:
-        return p.sched.newproc(fn, args, kwargs, p)
+        sched = p.sched
+        if p.id == 0 and sched.nprocs > 1:
+            # From a coroutine (or callback) on the asyncio loop's thread: the
+            # goroutine goes to the global queue and another processor is
+            # woken, so it does not hold up the loop (API.md: "goroutines
+            # started from it run on all processors").
+            return sched.newproc(fn, args, kwargs, None, avoid=p)
+        return sched.newproc(fn, args, kwargs, p)
     return _sched_for_thread().newproc(fn, args, kwargs, None)
 
 

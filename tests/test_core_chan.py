@@ -459,3 +459,14 @@ def test_debug_mode_checks_invariants_under_stress():
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "1200"
+
+
+def test_blocking_recv_ok_on_loop_thread_names_arecv_ok():
+    import asyncio
+
+    async def main():
+        with pytest.raises(RuntimeError, match="arecv_ok"):
+            Chan().recv_ok()
+        return True
+
+    assert asyncio.run(main())

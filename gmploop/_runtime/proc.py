@@ -519,9 +519,10 @@ class Sched:
     # -- goroutine creation --------------------------------------------------
 
     def newproc(self, fn: Callable, args: tuple, kwargs: dict | None,
-                p: P | None) -> Goroutine:
+                p: P | None, avoid: P | None = None) -> Goroutine:
         """Create a goroutine and queue it: on ``p`` when called on p's thread,
-        else on the global queue (Go's newproc)."""
+        else on the global queue (Go's newproc), waking an idle P (P0 first,
+        unless ``avoid`` names it)."""
         g = Goroutine(_next_goid(), fn, args, kwargs or None)
         if p is not None:
             p.ncreated += 1
@@ -534,11 +535,15 @@ class Sched:
         with self.lock:
             self.nforeign += 1
             self.globalq.append(g)
-        self.wakep(prefer=self.allp[0])
+        if avoid is None:
+            self.wakep(prefer=self.allp[0])
+        else:
+            self.wakep(avoid=avoid)
         return g
 
-    def wakep(self, prefer: P | None = None) -> None:
-        """Wake one idle P to look for work (Go's wakep)."""
+    def wakep(self, prefer: P | None = None, avoid: P | None = None) -> None:
+        """Wake one idle P to look for work (Go's wakep): ``prefer`` if it is
+        idle, else one other than ``avoid`` if any, else any."""
         with self.lock:
             if not self.idle:
                 return
@@ -547,6 +552,9 @@ class Sched:
                 self.idle.remove(p)
             else:
                 p = self.idle.pop()
+                if p is avoid and self.idle:
+                    self.idle.insert(0, p)
+                    p = self.idle.pop()
             p.idle = False
         p.notify()
 
