@@ -544,6 +544,9 @@ class Sched:
     def wakep(self, prefer: P | None = None, avoid: P | None = None) -> None:
         """Wake one idle P to look for work (Go's wakep): ``prefer`` if it is
         idle, else one other than ``avoid`` if any, else any."""
+        if self.nprocs == 1 and not self.retired and not self.allp[0].idle:
+            self.allp[0].notify()  # go_idle's one-processor path
+            return
         with self.lock:
             if not self.idle:
                 return
@@ -569,6 +572,19 @@ class Sched:
 
     def go_idle(self, p: P) -> None:
         """``p`` found nothing to run: sleep in its loop (P's thread)."""
+        if self.nprocs == 1 and not self.detect_deadlock and not self.retired:
+            # One processor and no deadlock detection (an asyncio program):
+            # nobody else takes the idle list, so skip it and the scheduler
+            # lock; wakep notifies P0 directly. This is P0's path after every
+            # coroutine -> goroutine hand-off.
+            with p.lock:
+                if p.has_work() or self.globalq:
+                    p.loop.call_soon(p.run_batch)
+                    return
+                p.sleeping = True
+            if p.timers.nactive:
+                p.arm_wakeup()
+            return
         dead = None
         with self.lock:
             if self.globalq and not p.retiring:
