@@ -96,8 +96,9 @@ def test_goroutine_producers_deliver_each_value_once_in_per_producer_order(cap, 
 timer_ops = st.lists(
     st.one_of(
         st.tuples(st.just("add"), st.floats(min_value=0, max_value=100)),
-        st.tuples(st.just("stop"), st.integers(min_value=0, max_value=50)),
+        st.tuples(st.just("stop"), st.integers(min_value=0, max_value=6)),
         st.tuples(st.just("run"), st.floats(min_value=0, max_value=100)),
+        st.just(("peek", None)),  # next_deadline() also drops dead entries
     ),
     max_size=80,
 )
@@ -106,7 +107,8 @@ timer_ops = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(ops=timer_ops)
 def test_timer_heap_matches_a_sorted_model(ops):
-    h = TimerHeap()
+    calls: list = []
+    h = TimerHeap(lambda: calls.append(1))
     fired: list = []
     timers: list = []
     model: list = []  # (when, seq) of live timers
@@ -115,7 +117,11 @@ def test_timer_heap_matches_a_sorted_model(ops):
     for op, arg in ops:
         if op == "add":
             t = Timer(arg, fired.append, seq)
+            # The owner must hear of every new earliest *live* timer.
+            expect_call = not model or (arg, seq) < model[0]
+            calls.clear()
             h.add(t)
+            assert calls == ([1] if expect_call else [])
             timers.append(t)
             heapq.heappush(model, (arg, seq))
             seq += 1
@@ -126,6 +132,8 @@ def test_timer_heap_matches_a_sorted_model(ops):
                 assert h.stop(t) == was_live
                 model = [(w, s) for w, s in model if s != t.arg]
                 heapq.heapify(model)
+        elif op == "peek":
+            assert h.next_deadline() == (model[0][0] if model else None)
         else:
             now = max(now, arg)
             fired.clear()
@@ -135,4 +143,3 @@ def test_timer_heap_matches_a_sorted_model(ops):
                 expect.append(heapq.heappop(model)[1])
             assert fired == expect
         assert len(h) == len(model)
-        assert h.next_deadline() == (model[0][0] if model else None)

@@ -226,6 +226,21 @@ def test_on_earlier_called_only_for_new_earliest():
     assert len(calls) == 2
 
 
+def test_on_earlier_not_hidden_by_a_stopped_timer():
+    """A stopped (lazily deleted) timer at the top of the heap must not hide
+    that a new timer is the earliest live one: the owner would never be woken
+    for it (found by the full suite: a sleeping P missed a context deadline)."""
+    calls = []
+    h = TimerHeap(lambda: calls.append(1))
+    old = Timer(1.0, print)
+    h.add(old)
+    assert h.stop(old)
+    calls.clear()
+    h.add(Timer(5.0, print))
+    assert calls == [1]
+    assert h.next_deadline() == 5.0
+
+
 def test_timer_cannot_be_added_twice():
     h = TimerHeap()
     t = Timer(1.0, print)

@@ -63,8 +63,15 @@ class TimerHeap:
             t.heap = self
             t.active = True
             self.nactive += 1
-            heapq.heappush(self._heap, t)
-            earliest = self._heap[0] is t
+            h = self._heap
+            heapq.heappush(h, t)
+            # Stopped timers stay in the heap until they reach the top: drop
+            # them there first, or a dead earlier entry would hide that ``t``
+            # is the earliest *live* timer and the owner would not be told.
+            while not h[0].active:
+                heapq.heappop(h)
+                self._ndead -= 1
+            earliest = h[0] is t
         if earliest and self.on_earlier is not None:
             self.on_earlier()
 
