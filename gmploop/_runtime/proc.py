@@ -218,6 +218,8 @@ class P(LocalQueues):
             sched.leave_idle(self)
         if self.timers.nactive:
             self.timers.run_expired(_monotonic())
+        if sched.sysmon is None:
+            sched.start_sysmon()
         self.batch_t0 = _monotonic()
         self.batch_tick = self.schedtick
         self.in_batch = True
@@ -459,12 +461,24 @@ class Sched:
             self.started = True
             for p in self.allp[1:]:
                 self._start_m(p)
-            self.sysmon = _Sysmon(self)
-            self.sysmon.start()
-        # P0 may have work queued before the loop ran (run(main), go()).
+            if self.nprocs > 1 or config.SCHEDTRACE_MS:
+                self.start_sysmon()
+            # else: started by the first batch that runs a goroutine; a pure
+            # asyncio program on one processor has no monitor thread at all.
+        # P0 may have work queued before the loop ran (run(main), go()); a
+        # pure asyncio program gets no extra callback (which would shift the
+        # order of its own, e.g. a subprocess's exit and pipe-closed ones).
         with p0.lock:
             p0.sleeping = True
-        p0.notify()
+        if p0.has_work() or self.globalq or p0.timers.nactive:
+            p0.notify()
+
+    def start_sysmon(self) -> None:
+        with self.lock:
+            if self.sysmon is not None or self.dead:
+                return
+            self.sysmon = _Sysmon(self)
+        self.sysmon.start()
 
     def _start_m(self, p: P) -> None:
         ready = threading.Event()
@@ -696,6 +710,7 @@ class Sched:
             if self.started:
                 for p in new:
                     self._start_m(p)
+                self.start_sysmon()
             return old
         # Shrink: the removed Ps give their unstarted goroutines to the global
         # queue and retire once their started (pinned) goroutines have finished.
