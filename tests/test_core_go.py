@@ -545,3 +545,16 @@ def test_deadlock_report_hides_runtime_frames_unless_asked():
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                        text=True, timeout=60)
     assert "in waiter" in r.stdout and "gopark_commit" in r.stdout
+
+
+def test_deadlock_detected_while_another_runtime_is_alive():
+    """Another runtime's processor threads (a loop left open, the background
+    runtime) are runtime threads, not "a thread that could wake us"."""
+    other = gmploop.new_event_loop(procs=3)
+    other.run_until_complete(asyncio.sleep(0))  # its M threads now exist
+    try:
+        assert any(t.name.startswith("gmploop-M") for t in threading.enumerate())
+        with pytest.raises(Deadlock):
+            gmploop.run(lambda: Chan().recv(), procs=1)
+    finally:
+        other.close()

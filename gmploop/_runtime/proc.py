@@ -29,7 +29,7 @@ through a scheduler greenlet (DESIGN.md measured this: 1.50 -> 0.98 us per
 ping-pong round trip):
 
 1. A goroutine that parks (``gopark``) picks the next runnable G itself
-   (``park_m``): a started one is switched to; an unstarted one is handed to an
+   (``gopark_commit``): a started one is switched to; an unstarted one is handed to an
    idle greenlet from the free list; only if none is idle does it switch to the
    P's scheduler greenlet, which creates a new worker greenlet. New greenlets
    are always started from the scheduler greenlet, at a fixed shallow stack
@@ -89,6 +89,7 @@ import time
 import traceback
 import weakref
 from _thread import allocate_lock, get_ident
+from collections import deque
 from typing import Any, Callable
 
 from greenlet import getcurrent, greenlet
@@ -379,25 +380,6 @@ class P(LocalQueues):
             else:
                 g = self.sched_glet.switch(None)
 
-    def park_m(self, glet: greenlet) -> None:
-        """Switch away from the parking goroutine on ``glet`` (its status is
-        already WAITING or RUNNABLE); returns when it is resumed."""
-        self.budget -= 1
-        if self.budget > 0:
-            nxt = runqget(self, self.sched.globalq)
-            if nxt is not None:
-                ng = nxt.glet
-                if ng is None:
-                    if self.gfree:
-                        self.gfree.pop().switch(nxt)
-                    else:
-                        self.sched_glet.switch(nxt)
-                elif ng is not glet:
-                    ng.switch()
-                # else: it was readied before it could switch away; go on.
-                return
-        self.sched_glet.switch(None)
-
     def goexit_slow(self, g: Goroutine) -> None:
         """The rare end of a goroutine: the main one, or one that raised."""
         sched = self.sched
@@ -423,7 +405,7 @@ class Sched:
 
     def __init__(self, nprocs: int, loop0: asyncio.AbstractEventLoop) -> None:
         self.lock = threading.Lock()
-        self.globalq: Any = __import__("collections").deque()
+        self.globalq: deque = deque()
         self.nprocs = nprocs
         self.allp: list[P] = []
         self.retired: list[P] = []
@@ -501,6 +483,10 @@ class Sched:
                     pass
 
         t = threading.Thread(target=mstart, name=f"gmploop-M{p.id}", daemon=True)
+        # A runtime thread for every runtime's checkdead, not just this one's:
+        # another gmploop runtime (the background one, a loop left open) is
+        # not "a Python thread that could wake a goroutine".
+        t._gmploop_runtime = True  # type: ignore[attr-defined]
         p.thread = t
         t.start()
         ready.wait()
@@ -786,8 +772,8 @@ def gopark_commit(g: Goroutine) -> Any:
     """Second half: switch away (after releasing every lock). Returns the value
     its waker left in ``g.param``.
 
-    This is the hot path of every blocking operation, so ``P.park_m`` and
-    ``runq.runqget`` are inlined here (same logic, same order; keep in step).
+    This is the hot path of every blocking operation, so ``runq.runqget`` is
+    inlined here (same logic, same order; keep in step).
     """
     p = g.p
     sched = p.sched
@@ -820,7 +806,7 @@ def gopark_commit(g: Goroutine) -> Any:
                         nxt = newq.pop()
                     except IndexError:
                         pass
-        # -- park_m, inlined --
+        # -- switch to it --
         if nxt is not None:
             ng = nxt.glet
             if ng is None:
