@@ -15,10 +15,9 @@ from greenlet import getcurrent
 from ._loop import GMPEventLoop, active_sched, check_procs
 from ._runtime import proc
 from ._runtime.config import FREE_THREADED
-from ._runtime.proc import _next_goid
-from ._runtime.proc import (Deadlock, Sched, _Worker, _get_running_loop,
-                            current_p, getg, goready, gopark_commit,
-                            gopark_prepare)
+from ._runtime.proc import (Deadlock, Sched, _next_goid, _Worker,
+                            _get_running_loop, current_p, getg, goready,
+                            gopark_commit, gopark_prepare)
 from ._runtime.runtime2 import DEAD, RUNNING, W_AWAIT, W_JOIN, W_SYSCALL, Goroutine
 from ._runtime.sema import (JoinQ, ablock, block, cancel_plain, check_timeout,
                             caller_goroutine, new_async_sudog, new_sudog)
@@ -57,7 +56,7 @@ def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
     loop = GMPEventLoop(n)
     sched: Sched = loop._gmp_sched
     sched.detect_deadlock = True
-    g = Goroutine(proc._next_goid(), main, args, kwargs or None)
+    g = Goroutine(_next_goid(), main, args, kwargs or None)
     p0 = sched.allp[0]
     p0.ncreated += 1
     p0.newq.append(g)
