@@ -75,6 +75,7 @@ def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
             raise g.exc
         return g.result
     finally:
+        sched.abandoned = True
         sched.main_g = None
         g.result = g.exc = None
         try:
@@ -93,7 +94,6 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
         return
     for t in tasks:
         t.cancel()
-    loop._gmp_sched.dead = True  # goroutines stay abandoned while tasks unwind
     loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 

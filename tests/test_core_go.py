@@ -558,3 +558,17 @@ def test_deadlock_detected_while_another_runtime_is_alive():
             gmploop.run(lambda: Chan().recv(), procs=1)
     finally:
         other.close()
+
+
+def test_nothing_runs_after_main_returns():
+    """As in Go: when main returns, goroutines that have not run yet never
+    do (procs=1, where nothing else could have picked them up)."""
+    ran = []
+
+    def main():
+        for i in range(10):
+            gmploop.go(ran.append, i)
+        return "bye"
+
+    assert gmploop.run(main, procs=1) == "bye"
+    assert ran == []

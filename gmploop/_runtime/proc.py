@@ -213,7 +213,7 @@ class P(LocalQueues):
     def run_batch(self) -> None:
         """Event-loop callback: run goroutines for one batch (see header)."""
         sched = self.sched
-        if sched.dead:
+        if sched.dead or sched.abandoned:
             return
         if self.idle:
             sched.leave_idle(self)
@@ -308,14 +308,11 @@ class P(LocalQueues):
         globalq = sched.globalq
         newq = self.newq
         runq = self.runq
-        reused = False
         while True:
             g.glet = glet
             g.p = self
             g.status = RUNNING
             glet.g = g
-            if reused:
-                self.nreused += 1
             try:
                 # Fixed-arity calls let CPython 3.11+ run the goroutine's
                 # Python function in the same C frame (CALL is inlined,
@@ -347,7 +344,6 @@ class P(LocalQueues):
                 _sema.wake_joiners(g)
             if g.exc is not None or g is sched.main_g:
                 self.goexit_slow(g)
-            reused = True
             self.budget -= 1
             nxt = None
             if self.budget > 0 and not sched.dead:
@@ -371,6 +367,7 @@ class P(LocalQueues):
                             nxt = runq.popleft()
                 if nxt is not None and nxt.glet is None:
                     g = nxt  # run the unstarted goroutine inline: no switch
+                    self.nreused += 1
                     continue
             if len(gfree) >= GFREE_CAP or sched.dead:
                 return nxt  # this greenlet ends; its parent, the scheduler, goes on
@@ -379,12 +376,16 @@ class P(LocalQueues):
                 g = nxt.glet.switch()
             else:
                 g = self.sched_glet.switch(None)
+            self.nreused += 1  # back from the free list with a new goroutine
 
     def goexit_slow(self, g: Goroutine) -> None:
         """The rare end of a goroutine: the main one, or one that raised."""
         sched = self.sched
         exc = g.exc
         if g is sched.main_g:
+            # As in Go, nothing else runs once main returns: end this batch
+            # now (the loop is stopping) instead of running up to BATCH more.
+            self.budget = 0
             sched.main_exited(g)
         elif exc is not None:
             if not isinstance(exc, Exception):
@@ -413,6 +414,9 @@ class Sched:
         self.nforeign = 0  # goroutines created off any P (global queue)
         self.nexternal = 0  # blocking calls, I/O waits, awaits in flight
         self.dead = False
+        # run(main): main has returned; the loop may still run (asyncgens,
+        # tasks unwinding) but no goroutine runs again, as in Go.
+        self.abandoned = False
         self.started = False
         self.detect_deadlock = False
         self.deadlock: Deadlock | None = None
@@ -648,6 +652,7 @@ class Sched:
             pass
 
     def main_exited(self, g: Goroutine) -> None:
+        self.abandoned = True  # no batch runs again, even before the loop stops
         if self.on_main_exit is not None:
             self.on_main_exit(g)
 
