@@ -1095,9 +1095,10 @@ class Suite:
             "in a fresh subprocess; the figure is the median of the repetitions. "
             "Lower is better everywhere.",
             "",
-            f"**Recorded {facts['date']}** on a shared 2-vCPU VM: about six other agents "
-            "were building and testing on the same machine during the run, so the numbers "
-            f"are noisy: the repetitions of one cell differed by up to {self.max_spread():.1f}x "
+            f"**Recorded {facts['date']}** on a shared 2-vCPU VM whose timings vary from "
+            "run to run (between two full runs here gmploop's ping-pong went from 2.8 to "
+            "4.9 us at the same interpreter instruction count, measured with callgrind), "
+            f"so the numbers are noisy: the repetitions of one cell differed by up to {self.max_spread():.1f}x "
             "(cells whose repetitions spread over 1.5x are listed under each table). "
             "Compare ratios within this one run rather than absolute figures across runs, "
             "and treat verdicts near their threshold as undecided. Load average "
