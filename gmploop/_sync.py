@@ -568,56 +568,36 @@ class Mutex:
 # --------------------------------------------------------------------------
 
 
-class _RLocker:
-    """``rw.reader``: the read side as a context manager (Go's RLocker)."""
+class _Side:
+    """``rw.reader`` / ``rw.writer``: one side of an RWMutex as a context
+    manager (Go's RLocker), for ``with`` and ``async with``."""
 
-    __slots__ = ("_rw",)
+    __slots__ = ("_rw", "_lock", "_alock", "_unlock", "_what")
 
-    def __init__(self, rw: "RWMutex") -> None:
+    def __init__(self, rw: "RWMutex", lock: Callable[[], None],
+                 alock: Callable[[], Any], unlock: Callable[[], None], what: str) -> None:
         self._rw = rw
+        self._lock = lock
+        self._alock = alock
+        self._unlock = unlock
+        self._what = what
 
-    def __enter__(self) -> "_RLocker":
-        self._rw.rlock()
+    def __enter__(self) -> "_Side":
+        self._lock()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._rw.runlock()
+        self._unlock()
 
-    async def __aenter__(self) -> "_RLocker":
-        await self._rw.arlock()
+    async def __aenter__(self) -> "_Side":
+        await self._alock()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        self._rw.runlock()
+        self._unlock()
 
     def __repr__(self) -> str:
-        return f"<reader of {self._rw!r}>"
-
-
-class _WLocker:
-    """``rw.writer``: the write side as a context manager."""
-
-    __slots__ = ("_rw",)
-
-    def __init__(self, rw: "RWMutex") -> None:
-        self._rw = rw
-
-    def __enter__(self) -> "_WLocker":
-        self._rw.lock()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._rw.unlock()
-
-    async def __aenter__(self) -> "_WLocker":
-        await self._rw.alock()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        self._rw.unlock()
-
-    def __repr__(self) -> str:
-        return f"<writer of {self._rw!r}>"
+        return f"<{self._what} of {self._rw!r}>"
 
 
 class RWMutex:
@@ -643,8 +623,8 @@ class RWMutex:
         self._wq = WaitQ()
         self._nrw = 0  # live waiting readers
         self._nww = 0  # live waiting writers
-        self.reader = _RLocker(self)
-        self.writer = _WLocker(self)
+        self.reader = _Side(self, self.rlock, self.arlock, self.runlock, "reader")
+        self.writer = _Side(self, self.lock, self.alock, self.unlock, "writer")
 
     # -- readers ---------------------------------------------------------------
 
