@@ -30,10 +30,10 @@ from greenlet import getcurrent
 
 from ._runtime import config as _config
 from ._runtime.proc import _Worker, gopark_commit
-from ._runtime.runtime2 import (K_G, RUNNABLE, W_CHAN_RECV, W_CHAN_SEND, WAITING,
-                                Sudog)
-from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, cancel_plain,
-                            check_timeout, new_async_sudog, new_sudog, wake)
+from ._runtime.runtime2 import (K_G, RUNNABLE, SG_CLAIMED, SG_WAITING, W_CHAN_RECV,
+                                W_CHAN_SEND, WAITING, Sudog)
+from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeout,
+                            new_async_sudog, new_sudog, wake, wake_all, withdraw)
 
 
 class Closed(Exception):
@@ -100,57 +100,41 @@ class Chan:
             if self._closed:
                 assert not live_r and not live_s, "waiters on a closed channel"
 
-    # -- cancellation helpers (take the lock themselves) -------------------
+    # -- the two transfers, shared with select ----------------------------------
 
-    def _cancel(self, sg) -> bool:
+    def _take_from_sender(self, sg: Sudog) -> Any:
+        """Under the lock, ``sg`` a claimed waiting sender: the value a receive
+        gets now. On a full buffered channel that is the buffer's head, and the
+        sender's value moves to its tail (chan.go recv), so values are received
+        in the order their sends completed."""
+        if self._cap == 0:
+            v = sg.elem
+        else:
+            buf = self._buf
+            v = buf.popleft()
+            buf.append(sg.elem)
+        sg.elem = None
+        sg.success = True
+        return v
+
+    @staticmethod
+    def _give_to_receiver(sg: Sudog, value: Any) -> None:
+        """Under the lock, ``sg`` a claimed waiting receiver: hand it ``value``."""
+        sg.elem = value
+        sg.ok = True
+        sg.success = True
+
+    def _withdraw(self, sg: Sudog) -> bool:
         with self._lock:
-            return cancel_plain(sg)
+            return withdraw(sg)
 
     # -- send ----------------------------------------------------------------
     #
-    # send/recv/recv_ok are the hottest code in gmploop. Their goroutine paths
-    # inline sema.new_sudog/wake and proc.goready (same logic; keep in step):
-    # on CPython a function call costs as much as a greenlet switch's
-    # bookkeeping, and ping-pong pays a handful per message.
-
-    def _send_fast(self, value: Any) -> bool:
-        """Under the lock: complete a send now if possible. Returns True if
-        done (lock released); raises Closed (lock released); False: must wait
-        (lock still held)."""
-        if self._closed:
-            self._lock.release()
-            raise Closed("send on closed channel")
-        recvq = self.recvq
-        if recvq:
-            sg = recvq.dequeue()
-            if sg is not None:
-                sg.elem = value
-                sg.ok = True
-                sg.success = True
-                self._lock.release()
-                if sg.kind == K_G:  # goready, inlined
-                    g = sg.g
-                    g.status = RUNNABLE
-                    p = g.p
-                    if p.tid == get_ident():
-                        old = p.runnext  # runq.runqready, inlined
-                        p.runnext = g
-                        if old is not None:
-                            p.runq.append(old)
-                        if p.sleeping:
-                            p.notify()
-                    else:
-                        p.inbox.append(g)
-                        p.notify()
-                else:
-                    wake(sg)
-                return True
-        buf = self._buf
-        if len(buf) < self._cap:
-            buf.append(value)
-            self._lock.release()
-            return True
-        return False
+    # send/recv/recv_ok are the hottest code in gmploop: on CPython a function
+    # call costs as much as a greenlet switch's bookkeeping, and ping-pong pays
+    # a handful per message. So their goroutine paths inline a few functions
+    # between "# inline REF(ARGS)" and "# inline end" markers;
+    # tests/test_inline_copies.py checks each copy against REF's AST.
 
     def send(self, value: Any, timeout: float | None = None) -> None:
         """Send ``value``; blocks until a receiver takes it or there is room.
@@ -165,22 +149,18 @@ class Chan:
         if self._closed:
             lock.release()
             raise Closed("send on closed channel")
-        recvq = self.recvq
-        if recvq:
-            sg = recvq.popleft()
-            if sg.sel is not None or sg.cancelled is not False:
-                # a select's or a cancelled waiter: the general dequeue
-                recvq.appendleft(sg)
-                sg = recvq.dequeue()
-            else:
-                sg.cancelled = None  # claimed
+        if self.recvq:
+            sg = self.recvq.dequeue()
             if sg is not None:
+                # inline gmploop._chan.Chan._give_to_receiver(sg, value)
                 sg.elem = value
                 sg.ok = True
                 sg.success = True
+                # inline end
                 lock.release()
-                if sg.kind == K_G:  # goready, inlined
+                if sg.kind == K_G:
                     g = sg.g
+                    # inline gmploop._runtime.proc.goready(g)
                     g.status = RUNNABLE
                     p = g.p
                     if p.tid == get_ident():
@@ -193,6 +173,7 @@ class Chan:
                     else:
                         p.inbox.append(g)
                         p.notify()
+                    # inline end
                 else:
                     wake(sg)
                 return
@@ -207,30 +188,55 @@ class Chan:
         cur = getcurrent()
         if type(cur) is _Worker and timeout is None:
             g = cur.g
+            # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_SEND) -> sg
             sg = g.sudog
-            if sg is None or sg.cancelled is True:
+            if sg is None or sg.state is not SG_CLAIMED:
                 sg = g.sudog = Sudog(K_G, g)
-            sg.cancelled = False
-            sg.elem = value
+            else:
+                sg.state = SG_WAITING
+                sg.sel = None
+                sg.elem = None
             g.status = WAITING
             g.waitreason = W_CHAN_SEND
+            # inline end
+            sg.elem = value
             self.sendq.enqueue(sg)
-            self._lock.release()
+            lock.release()
             gopark_commit(g)
         else:
             try:
                 g = caller_goroutine("Chan.send()", "ch.asend(value)")
             except BaseException:
-                self._lock.release()
+                lock.release()
                 raise
             sg = new_sudog(g, W_CHAN_SEND)
             sg.elem = value
             self.sendq.enqueue(sg)
-            self._lock.release()
-            if not block(sg, timeout, self._cancel):
+            lock.release()
+            if not block(sg, timeout, self._withdraw):
                 raise TimeoutError("send timed out")
         if not sg.success:
             raise Closed("send on closed channel")
+
+    def _send_fast(self, value: Any) -> bool:
+        """Under the lock: complete a send now if possible. Returns True if
+        done (lock released); raises Closed (lock released); False: must wait
+        (lock still held)."""
+        if self._closed:
+            self._lock.release()
+            raise Closed("send on closed channel")
+        if self.recvq:
+            sg = self.recvq.dequeue()
+            if sg is not None:
+                self._give_to_receiver(sg, value)
+                self._lock.release()
+                wake(sg)
+                return True
+        if len(self._buf) < self._cap:
+            self._buf.append(value)
+            self._lock.release()
+            return True
+        return False
 
     async def asend(self, value: Any, timeout: float | None = None) -> None:
         """Awaitable ``send``; never blocks the loop. Cancelling it never loses
@@ -251,7 +257,7 @@ class Chan:
         sg.elem = value
         self.sendq.enqueue(sg)
         self._lock.release()
-        if not await ablock(sg, timeout, self._cancel):
+        if not await ablock(sg, timeout, self._withdraw):
             raise TimeoutError("send timed out")
         if not sg.success:
             raise Closed("send on closed channel")
@@ -269,23 +275,23 @@ class Chan:
     def _recv_fast(self) -> tuple[Any, bool] | None:
         """Under the lock: receive now if possible, returning (value, ok) and
         releasing the lock; None (lock still held) if it must wait."""
-        sendq = self.sendq
-        if sendq:
-            sg = sendq.dequeue()
+        if self.sendq:
+            sg = self.sendq.dequeue()
             if sg is not None:
-                buf = self._buf
+                # inline gmploop._chan.Chan._take_from_sender(self, sg) -> v
                 if self._cap == 0:
                     v = sg.elem
                 else:
-                    # Full buffer: take its head, move the sender's value to
-                    # its tail (chan.go recv).
+                    buf = self._buf
                     v = buf.popleft()
                     buf.append(sg.elem)
                 sg.elem = None
                 sg.success = True
+                # inline end
                 self._lock.release()
-                if sg.kind == K_G:  # goready, inlined
+                if sg.kind == K_G:
                     g = sg.g
+                    # inline gmploop._runtime.proc.goready(g)
                     g.status = RUNNABLE
                     p = g.p
                     if p.tid == get_ident():
@@ -298,6 +304,7 @@ class Chan:
                     else:
                         p.inbox.append(g)
                         p.notify()
+                    # inline end
                 else:
                     wake(sg)
                 return v, True
@@ -320,12 +327,17 @@ class Chan:
         cur = getcurrent()
         if type(cur) is _Worker and timeout is None:
             g = cur.g
+            # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
             sg = g.sudog
-            if sg is None or sg.cancelled is True:
+            if sg is None or sg.state is not SG_CLAIMED:
                 sg = g.sudog = Sudog(K_G, g)
-            sg.cancelled = False
+            else:
+                sg.state = SG_WAITING
+                sg.sel = None
+                sg.elem = None
             g.status = WAITING
             g.waitreason = W_CHAN_RECV
+            # inline end
             self.recvq.enqueue(sg)
             self._lock.release()
             gopark_commit(g)
@@ -338,7 +350,7 @@ class Chan:
         sg = new_sudog(g, W_CHAN_RECV)
         self.recvq.enqueue(sg)
         self._lock.release()
-        if not block(sg, timeout, self._cancel):
+        if not block(sg, timeout, self._withdraw):
             raise TimeoutError("receive timed out")
         return sg.elem, sg.ok
 
@@ -359,8 +371,8 @@ class Chan:
             timeout = check_timeout(timeout)
         lock = self._lock
         lock.acquire()
-        buf = self._buf
         if not self.sendq:
+            buf = self._buf
             if buf:
                 v = buf.popleft()
                 lock.release()
@@ -370,16 +382,23 @@ class Chan:
                 if type(cur) is _Worker:
                     # Park at once (the _recv_wait goroutine path, inlined).
                     g = cur.g
+                    # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
                     sg = g.sudog
-                    if sg is None or sg.cancelled is True:
+                    if sg is None or sg.state is not SG_CLAIMED:
                         sg = g.sudog = Sudog(K_G, g)
-                    sg.cancelled = False
+                    else:
+                        sg.state = SG_WAITING
+                        sg.sel = None
+                        sg.elem = None
                     g.status = WAITING
                     g.waitreason = W_CHAN_RECV
+                    # inline end
                     q = self.recvq
+                    # inline gmploop._runtime.sema.WaitQ.enqueue(q, sg)
                     q.append(sg)
                     if len(q) > q._limit:
                         q._compact()
+                    # inline end
                     lock.release()
                     gopark_commit(g)
                     if sg.ok:
@@ -410,7 +429,7 @@ class Chan:
             raise
         self.recvq.enqueue(sg)
         self._lock.release()
-        if not await ablock(sg, timeout, self._cancel):
+        if not await ablock(sg, timeout, self._withdraw):
             raise TimeoutError("receive timed out")
         return sg.elem, sg.ok
 
@@ -438,22 +457,16 @@ class Chan:
     def close(self) -> None:
         """Close the channel: wake every waiting receiver (no value) and every
         waiting sender (``Closed``). Closing twice -> ``Closed``."""
-        woken = []
         with self._lock:
             if self._closed:
                 raise Closed("close of closed channel")
             self._closed = True
-            for q in (self.recvq, self.sendq):
-                while True:
-                    sg = q.dequeue()
-                    if sg is None:
-                        break
-                    sg.elem = None
-                    sg.ok = False
-                    sg.success = False
-                    woken.append(sg)
-        for sg in woken:
-            wake(sg)
+            woken = self.recvq.claim_all() + self.sendq.claim_all()
+            for sg in woken:
+                sg.elem = None
+                sg.ok = False
+                sg.success = False
+        wake_all(woken)
 
     # -- iteration -----------------------------------------------------------------
 

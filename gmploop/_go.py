@@ -19,8 +19,8 @@ from ._runtime.proc import (Deadlock, Sched, _next_goid, _Worker,
                             _get_running_loop, current_p, getg, goready,
                             gopark_commit, gopark_prepare)
 from ._runtime.runtime2 import DEAD, RUNNING, W_AWAIT, W_JOIN, W_SYSCALL, Goroutine
-from ._runtime.sema import (JoinQ, ablock, block, cancel_plain, check_timeout,
-                            caller_goroutine, new_async_sudog, new_sudog)
+from ._runtime.sema import (JoinQ, ablock, block, caller_goroutine, check_timeout,
+                            new_async_sudog, new_sudog)
 
 excepthook = proc.default_excepthook
 
@@ -290,12 +290,7 @@ def _join(self: Goroutine, timeout: float | None = None) -> Any:
             raise TimeoutError(f"goroutine {self.id} did not finish in time")
         sg = new_sudog(me, W_JOIN)
         jq.q.enqueue(sg)
-
-    def cancel(sg: Any) -> bool:
-        with jq.lock:
-            return cancel_plain(sg)
-
-    if not block(sg, timeout, cancel):
+    if not block(sg, timeout, jq.withdraw):
         raise TimeoutError(f"goroutine {self.id} did not finish in time")
     return _outcome(self)
 
@@ -311,12 +306,7 @@ async def _ajoin(self: Goroutine, timeout: float | None = None) -> Any:
             return _outcome(self)
         sg = new_async_sudog(loop)
         jq.q.enqueue(sg)
-
-    def cancel(sg: Any) -> bool:
-        with jq.lock:
-            return cancel_plain(sg)
-
-    if not await ablock(sg, timeout, cancel):
+    if not await ablock(sg, timeout, jq.withdraw):
         raise TimeoutError(f"goroutine {self.id} did not finish in time")
     return _outcome(self)
 

@@ -14,7 +14,13 @@ pass 2 - enqueue one sudog per case on its channel's recvq/sendq; all share one
          block.
 pass 3 - the winner's waker already did the transfer. The other sudogs stay on
          their queues marked dead (the claim is taken), and the queues drop them
-         lazily (sema.WaitQ), so no lock is retaken and nothing leaks.
+         lazily (sema.WaitQ), so no lock is retaken and nothing leaks. A timeout
+         or cancellation withdraws by taking the claim itself (sema.withdraw).
+         None of these sudogs is reused while it may still be queued (sema.py,
+         step 6): reusing one revived it on its old channel.
+
+The transfers themselves are the channel's (``Chan._take_from_sender``,
+``Chan._give_to_receiver``), shared with send and receive.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ._chan import Chan, Closed
 from ._runtime import config
 from ._runtime.runtime2 import W_SELECT, W_SELECT_NO_CASES, SelectDone
 from ._runtime.sema import (ablock, block, caller_goroutine, check_timeout,
-                            new_async_sudog, new_sudog, sibling, wake)
+                            new_async_sudog, new_sudog, sibling, wake, withdraw)
 
 
 class Recv:
@@ -95,14 +101,7 @@ def _pass1(cases, pollorder):
         if type(case) is Recv:
             sg = c.sendq.dequeue() if c.sendq else None
             if sg is not None:
-                if c._cap == 0:
-                    v = sg.elem
-                else:
-                    v = c._buf.popleft()
-                    c._buf.append(sg.elem)
-                sg.elem = None
-                sg.success = True
-                return (i, v, True), sg
+                return (i, c._take_from_sender(sg), True), sg
             if c._buf:
                 return (i, c._buf.popleft(), True), None
             if c._closed:
@@ -112,9 +111,7 @@ def _pass1(cases, pollorder):
                 raise Closed("send on closed channel")
             sg = c.recvq.dequeue() if c.recvq else None
             if sg is not None:
-                sg.elem = case.value
-                sg.ok = True
-                sg.success = True
+                Chan._give_to_receiver(sg, case.value)
                 return (i, None, True), sg
             if len(c._buf) < c._cap:
                 c._buf.append(case.value)
@@ -138,10 +135,6 @@ def _enqueue_all(cases, pollorder, first) -> SelectDone:
             sg.elem = case.value
             case.ch.sendq.enqueue(sg)
     return sel
-
-
-def _cancel_select(sg) -> bool:
-    return sg.sel.claim(None)
 
 
 def _result(cases, sel: SelectDone):
@@ -197,11 +190,10 @@ def select(*cases: Recv | Send, default: bool = False,
     # pass 2 - enqueue on all channels, then unlock and block
     sel = _enqueue_all(cases, pollorder, first)
     _unlock_all(lockorder)
-    if not block(first, timeout, _cancel_select):
+    if not block(first, timeout, withdraw):
         raise TimeoutError("select timed out")
-    if g is not None:
-        g.sudog = None  # its siblings stay queued (dead): never reuse it
-    # pass 3 - nothing to undo: the losing sudogs are dead (claim taken)
+    # pass 3 - nothing to undo: the losing sudogs are dead (claim taken), and
+    # sema's reuse rule never hands a goroutine one that may still be queued
     return _result(cases, sel)
 
 
@@ -220,7 +212,7 @@ async def aselect(*cases: Recv | Send, default: bool = False,
         raise
     sel = _enqueue_all(cases, pollorder, first)
     _unlock_all(lockorder)
-    if not await ablock(first, timeout, _cancel_select):
+    if not await ablock(first, timeout, withdraw):
         raise TimeoutError("select timed out")
     return _result(cases, sel)
 

@@ -9,7 +9,7 @@ publishes a sudog on a ``WaitQ`` and releases the guard; ``block`` parks a
 goroutine or blocks a thread, ``ablock`` awaits for a coroutine; a
 waker claims the sudog under the guard, fills in its result (``sg.success``)
 and wakes it after releasing the guard. No polling, no sleeping loops. Timeouts
-and task cancellation withdraw the sudog through the primitive's ``_cancel*``
+and task cancellation withdraw the sudog through the primitive's ``_withdraw*``
 method.
 
 Task cancellation (asyncio.Lock's rule): a cancelled ``alock``/``arlock``/
@@ -107,8 +107,9 @@ from typing import Any, Callable
 
 from ._runtime.runtime2 import (RUNNING, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
                                 W_SEMACQUIRE, W_SYNC_WAIT, Goroutine)
-from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, cancel_plain,
-                            check_timeout, new_async_sudog, new_sudog, wake)
+from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeout,
+                            is_live, new_async_sudog, new_sudog, wake, wake_all,
+                            withdraw)
 from ._go import go as _go
 from ._runtime.proc import getg
 
@@ -130,11 +131,6 @@ def _check_int(name: str, v: Any, minimum: int | None = None) -> int:
 def _check_fn(fn: Any) -> None:
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")
-
-
-def _wake_all(sgs: list) -> None:
-    for sg in sgs:
-        wake(sg)
 
 
 # --------------------------------------------------------------------------
@@ -192,20 +188,15 @@ class WaitGroup:
 
     def _release_waiters(self) -> None:
         """Under the guard, which it releases: wake every waiter."""
-        woken = []
-        q = self._q
-        while True:
-            sg = q.dequeue()
-            if sg is None:
-                break
+        woken = self._q.claim_all()
+        for sg in woken:
             sg.success = True
-            woken.append(sg)
         self._guard.release()
-        _wake_all(woken)
+        wake_all(woken)
 
-    def _cancel(self, sg: Any) -> bool:
+    def _withdraw(self, sg: Any) -> bool:
         with self._guard:
-            return cancel_plain(sg)
+            return withdraw(sg)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the counter is zero; ``TimeoutError`` if not in time."""
@@ -229,7 +220,7 @@ class WaitGroup:
         sg = new_sudog(g, W_SYNC_WAIT)
         self._q.enqueue(sg)
         guard.release()
-        if not block(sg, timeout, self._cancel):
+        if not block(sg, timeout, self._withdraw):
             raise TimeoutError("WaitGroup.wait() timed out")
 
     async def _await(self, timeout: float | None = None) -> None:
@@ -252,7 +243,7 @@ class WaitGroup:
             raise
         self._q.enqueue(sg)
         guard.release()
-        if not await ablock(sg, timeout, self._cancel, None):
+        if not await ablock(sg, timeout, self._withdraw, None):
             raise TimeoutError("WaitGroup wait timed out")
 
     def __await__(self):
@@ -380,9 +371,9 @@ class Mutex:
 
     # -- slow paths (see the header's numbered steps) ----------------------------
 
-    def _cancel(self, sg: Any) -> bool:
+    def _withdraw(self, sg: Any) -> bool:
         with self._guard:
-            return cancel_plain(sg)
+            return withdraw(sg)
 
     def _give_back(self, sg: Any) -> None:
         """A cancelled coroutine waiter was claimed: pass on what it got."""
@@ -404,16 +395,12 @@ class Mutex:
         """Steps 3-4 under the guard (released here). Returns (owned, to_wake)."""
         q = self._q
         if requeue:
-            q.appendleft(sg)
+            q.enqueue_front(sg)
         else:
             q.enqueue(sg)
         if self._l.acquire(False):
             if not self._starving:
-                if requeue:
-                    q.popleft()
-                else:
-                    q.pop()
-                sg.cancelled = None
+                q.take_back(sg, requeue)
                 self._guard.release()
                 return True, None
             h = q.dequeue()  # at least our own sudog is live
@@ -457,7 +444,7 @@ class Mutex:
                 return
             if h is not None:
                 wake(h)
-            if not block(sg, wait, self._cancel):
+            if not block(sg, wait, self._withdraw):
                 raise TimeoutError("Mutex.lock() timed out")
             if sg.success:
                 return  # handed over (starvation mode)
@@ -492,7 +479,7 @@ class Mutex:
                 return
             if h is not None:
                 wake(h)
-            if not await ablock(sg, wait, self._cancel, self._give_back):
+            if not await ablock(sg, wait, self._withdraw, self._give_back):
                 raise TimeoutError("Mutex.alock() timed out")
             if sg.success:
                 return
@@ -656,7 +643,7 @@ class RWMutex:
         self._rq.enqueue(sg)
         self._nrw += 1
         guard.release()
-        if not block(sg, timeout, self._cancel_r):
+        if not block(sg, timeout, self._withdraw_r):
             raise TimeoutError("RWMutex.rlock() timed out")
 
     async def arlock(self, timeout: float | None = None) -> None:
@@ -678,7 +665,7 @@ class RWMutex:
         self._rq.enqueue(sg)
         self._nrw += 1
         guard.release()
-        if not await ablock(sg, timeout, self._cancel_r, self._give_back_r):
+        if not await ablock(sg, timeout, self._withdraw_r, self._give_back_r):
             raise TimeoutError("RWMutex.arlock() timed out")
 
     def runlock(self) -> None:
@@ -730,7 +717,7 @@ class RWMutex:
         self._wq.enqueue(sg)
         self._nww += 1
         guard.release()
-        if not block(sg, timeout, self._cancel_w):
+        if not block(sg, timeout, self._withdraw_w):
             raise TimeoutError("RWMutex.lock() timed out")
 
     async def alock(self, timeout: float | None = None) -> None:
@@ -752,7 +739,7 @@ class RWMutex:
         self._wq.enqueue(sg)
         self._nww += 1
         guard.release()
-        if not await ablock(sg, timeout, self._cancel_w, self._give_back_w):
+        if not await ablock(sg, timeout, self._withdraw_w, self._give_back_w):
             raise TimeoutError("RWMutex.alock() timed out")
 
     def unlock(self) -> None:
@@ -775,17 +762,14 @@ class RWMutex:
                 sg.success = True
                 woken.append(sg)
         guard.release()
-        _wake_all(woken)
+        wake_all(woken)
 
     def _admit_readers_locked(self, woken: list) -> None:
-        q = self._rq
-        while True:
-            sg = q.dequeue()
-            if sg is None:
-                break
-            self._readers += 1
+        admitted = self._rq.claim_all()
+        for sg in admitted:
             sg.success = True
-            woken.append(sg)
+        self._readers += len(admitted)
+        woken += admitted
         self._nrw = 0
 
     def _give_back_r(self, sg: Any) -> None:
@@ -794,23 +778,23 @@ class RWMutex:
     def _give_back_w(self, sg: Any) -> None:
         self.unlock()
 
-    def _cancel_r(self, sg: Any) -> bool:
+    def _withdraw_r(self, sg: Any) -> bool:
         with self._guard:
-            if not cancel_plain(sg):
+            if not withdraw(sg):
                 return False
             self._nrw -= 1
             return True
 
-    def _cancel_w(self, sg: Any) -> bool:
+    def _withdraw_w(self, sg: Any) -> bool:
         woken: list = []
         with self._guard:
-            if not cancel_plain(sg):
+            if not withdraw(sg):
                 return False
             self._nww -= 1
             # The readers queued only because this writer was waiting.
             if not self._nww and not self._writer and self._nrw:
                 self._admit_readers_locked(woken)
-        _wake_all(woken)
+        wake_all(woken)
         return True
 
     # -- context manager: the write side ------------------------------------------
@@ -875,24 +859,19 @@ class Once:
         """True once ``fn`` has run (returned or raised)."""
         return self._done
 
-    def _cancel(self, sg: Any) -> bool:
+    def _withdraw(self, sg: Any) -> bool:
         with self._guard:
-            return cancel_plain(sg)
+            return withdraw(sg)
 
     def _finish(self) -> None:
-        woken = []
         with self._guard:
             self._done = True
             self._running = False
             self._owner = None
-            q = self._q
-            while True:
-                sg = q.dequeue()
-                if sg is None:
-                    break
+            woken = self._q.claim_all()
+            for sg in woken:
                 sg.success = True
-                woken.append(sg)
-        _wake_all(woken)
+        wake_all(woken)
 
     def _recursive(self) -> RuntimeError:
         return RuntimeError("Once.do() called from inside its own fn (would deadlock)")
@@ -919,7 +898,7 @@ class Once:
             sg = new_sudog(g, W_MUTEX)
             self._q.enqueue(sg)
             guard.release()
-            block(sg, None, self._cancel)
+            block(sg, None, self._withdraw)
             return
         self._running = True
         self._owner = _caller_token()
@@ -949,7 +928,7 @@ class Once:
                 raise
             self._q.enqueue(sg)
             guard.release()
-            await ablock(sg, None, self._cancel, None)
+            await ablock(sg, None, self._withdraw, None)
             return
         self._running = True
         self._owner = _caller_token()
@@ -1008,7 +987,7 @@ class Semaphore:
         q = self._q
         while q:
             sg = q[0]
-            if sg.cancelled is False:
+            if is_live(sg):
                 return sg
             q.popleft()
         return None
@@ -1025,13 +1004,13 @@ class Semaphore:
             sg.success = True
             woken.append(sg)
 
-    def _cancel(self, sg: Any) -> bool:
+    def _withdraw(self, sg: Any) -> bool:
         woken: list = []
         with self._guard:
-            if not cancel_plain(sg):
+            if not withdraw(sg):
                 return False
             self._notify_locked(woken)  # it may have been blocking the head
-        _wake_all(woken)
+        wake_all(woken)
         return True
 
     def _give_back(self, sg: Any) -> None:
@@ -1069,7 +1048,7 @@ class Semaphore:
         sg.elem = k
         self._q.enqueue(sg)
         guard.release()
-        if not block(sg, timeout, self._cancel):
+        if not block(sg, timeout, self._withdraw):
             raise TimeoutError(f"{what} timed out")
 
     async def aacquire(self, k: int = 1, timeout: float | None = None) -> None:
@@ -1095,7 +1074,7 @@ class Semaphore:
         sg.elem = k
         self._q.enqueue(sg)
         guard.release()
-        if not await ablock(sg, timeout, self._cancel, self._give_back):
+        if not await ablock(sg, timeout, self._withdraw, self._give_back):
             raise TimeoutError("Semaphore.aacquire() timed out")
 
     def release(self, k: int = 1) -> None:
@@ -1111,7 +1090,7 @@ class Semaphore:
                 raise ValueError("semaphore: released more than held")
             self._cur -= k
             self._notify_locked(woken)
-        _wake_all(woken)
+        wake_all(woken)
 
     def __enter__(self) -> "Semaphore":
         self.acquire(1)

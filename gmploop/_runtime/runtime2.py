@@ -151,17 +151,43 @@ K_THREAD = 1
 K_FUTURE = 2
 
 
+class SudogState(enum.IntEnum):
+    """Who owns a sudog (sema.py's life-cycle; docs/internals.md "Waiters").
+
+    ``WAITING``: published on a wait queue; a waker may claim it (for a
+    select, only through the shared ``SelectDone``). ``CLAIMED``: a waker took
+    it off its queue; the waker fills in the outcome and wakes the waiter,
+    which then owns it again, and a goroutine may reuse it for its next wait.
+    ``CANCELLED``: the waiter withdrew it (timeout, cancellation); it stays on
+    its queue until a dequeuer or a compaction drops it, so it is never reused.
+    A select's losing sudogs stay ``WAITING`` on their queues but are dead
+    (their ``SelectDone`` is claimed): they are never reused either.
+    """
+
+    WAITING = 1
+    CLAIMED = 2
+    CANCELLED = 3
+
+
+SG_WAITING = SudogState.WAITING
+SG_CLAIMED = SudogState.CLAIMED
+SG_CANCELLED = SudogState.CANCELLED
+
+
 class Sudog:
     """One waiter on one wait queue (Go's sudog).
 
-    ``elem`` carries the value (to send, or received), ``ok`` whether a receive
-    got a real value, ``idx`` the case index in a select, ``sel`` the shared
-    claim of a select (None for a plain wait), ``cancelled`` marks a waiter that
-    gave up (timeout/cancel) and is lazily skipped by dequeuers.
+    ``elem`` carries the value (to send, or received) or, for sync waiters,
+    the datum their primitive documents (a Mutex waiter's start time, a
+    semaphore waiter's unit count); ``ok`` whether a receive got a real value;
+    ``success`` whether the waker completed the operation (False: woken by
+    close, or to compete again); ``idx`` the case index in a select; ``sel``
+    the shared claim of a select (None for a plain wait); ``state`` a
+    ``SudogState``. Only sema.py moves ``state`` (see its header).
     """
 
-    __slots__ = ("kind", "g", "elem", "ok", "sel", "idx", "cancelled", "lock",
-                 "fut", "loop", "c", "success")
+    __slots__ = ("kind", "g", "elem", "ok", "sel", "idx", "state", "lock",
+                 "fut", "loop", "success")
 
     def __init__(self, kind: int, g: Any = None) -> None:
         self.kind = kind
@@ -170,13 +196,12 @@ class Sudog:
         self.ok = False
         self.sel: SelectDone | None = None
         self.idx = 0
-        self.cancelled = False
+        self.state = SG_WAITING
         self.lock = None
         self.fut = None
         self.loop = None
-        self.c = None
         self.success = False
 
     def __repr__(self) -> str:
         kind = ("goroutine", "thread", "future")[self.kind]
-        return f"<sudog {kind} idx={self.idx} cancelled={self.cancelled}>"
+        return f"<sudog {kind} idx={self.idx} {self.state.name.lower()}>"

@@ -1,24 +1,44 @@
 """Waiting and waking for all three caller kinds: the one way to block.
 
-Every blocking structure (channel, select, join, WaitGroup, Mutex, ...) follows
-the same protocol, with its own lock ``L`` and ``WaitQ`` queues:
+This module owns the whole life of a waiter (a ``Sudog``, Go's sudog): getting
+one, publishing it, claiming it, waking it, withdrawing it, and deciding when a
+goroutine may reuse it. Channels, select, join, sync, context and net only call
+these functions; none of them moves ``Sudog.state`` itself. The states and who
+owns the record in each are in ``runtime2.SudogState``.
 
-1. Under ``L``, decide the caller must wait. ``new_sudog()`` makes a waiter for
-   the caller's kind (goroutine, thread, or coroutine: ``new_async_sudog``),
-   which also marks a goroutine WAITING before it is published.
+Every blocking structure has its own lock ``L`` and ``WaitQ`` queues:
+
+1. Under ``L``, decide the caller must wait. ``new_sudog(g, reason)`` gets a
+   waiter for the caller's kind: a goroutine's cached one if it is off every
+   queue (``acquire_sudog``), else a fresh one; a thread's (a lock used as a
+   binary semaphore); or ``new_async_sudog(loop)`` for a coroutine (a Future).
+   It is WAITING, and a goroutine is marked WAITING before it is published.
 2. ``q.enqueue(sg)``, release ``L``.
-3. ``block(sg, timeout, cancel)`` (goroutines, threads) or
-   ``await ablock(sg, timeout, cancel)`` (coroutines) waits.
-4. A waker, under ``L``, takes the waiter with ``q.dequeue()`` (which *claims*
-   it: for a select, by the shared test-and-set), fills in ``elem/ok/success``,
-   releases ``L`` and calls ``wake(sg)``.
-5. On timeout or cancellation, ``cancel(sg)`` runs: under ``L`` it checks
-   whether a waker already claimed the waiter; if not, it marks it cancelled
-   (lazily removed) and the wait fails; if so, the wait *succeeds*: the value
-   was delivered and must not be lost.
+3. ``block(sg, timeout, withdraw)`` (goroutines, threads) or
+   ``await ablock(...)`` (coroutines) waits. ``withdraw(sg)`` is the
+   structure's own function that takes ``L`` and calls ``sema.withdraw``.
+4. A waker, under ``L``, takes the waiter with ``q.dequeue()``, which *claims*
+   it (WAITING -> CLAIMED; for a select, through the shared test-and-set),
+   fills in ``elem/ok/success``, releases ``L`` and calls ``wake(sg)``.
+   ``q.claim_all()`` claims every live waiter at once (close, a WaitGroup
+   reaching zero, a Once finishing, a goroutine's joiners, admitted readers).
+5. On timeout or cancellation ``withdraw(sg)`` runs: if the waiter is still
+   WAITING it becomes CANCELLED (left on the queue, dropped lazily) and the wait
+   fails; if a waker claimed it first, the wait *succeeds*: the value was
+   delivered and must not be lost. A select withdraws by claiming its
+   ``SelectDone`` with no winner, which kills every case's sudog at once.
+6. Reuse: a goroutine keeps its last sudog in ``g.sudog`` and reuses it only if
+   it is CLAIMED, i.e. a waker took it off its queue. A CANCELLED one, and a
+   select's sudog that did not win, may still sit on a queue: reusing it would
+   bring it back to life there (a later wait would take a value sent on
+   another channel), so ``acquire_sudog`` makes a fresh one instead.
 
 A claimed waiter is woken exactly once, so a value is never delivered twice,
-and a cancelled one is never claimed, so it is never lost.
+and a withdrawn one is never claimed, so it is never lost.
+
+Hot paths in _chan.py inline ``acquire_sudog``, ``WaitQ.enqueue`` and
+``proc.goready``; tests/test_inline_copies.py compares each inlined copy with
+its reference here by their ASTs, so the copies cannot drift.
 """
 
 from __future__ import annotations
@@ -31,13 +51,13 @@ from typing import Any, Callable
 
 from greenlet import getcurrent
 
-from .proc import (_Worker, _get_running_loop, add_timer, goready,
-                   gopark_commit, gopark_prepare)
-from .runtime2 import K_FUTURE, K_G, K_THREAD, SelectDone, Sudog
+from .proc import _Worker, _get_running_loop, add_timer, goready, gopark_commit
+from .runtime2 import (K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
+                       SG_WAITING, WAITING, SelectDone, Sudog)
 
 
 class WaitQ(deque):
-    """FIFO of sudogs with lazy deletion of cancelled / lost-select waiters.
+    """FIFO of sudogs with lazy deletion of withdrawn / lost-select waiters.
 
     Invariant: len(self) <= 2 * max(live waiters, COMPACT_MIN) after every
     enqueue, so long-running selects and timeouts do not leak (Go's
@@ -52,12 +72,13 @@ class WaitQ(deque):
         self._limit = self.COMPACT_MIN
 
     def enqueue(self, sg: Sudog) -> None:
+        """Publish ``sg`` (caller holds the queue's lock)."""
         self.append(sg)
         if len(self) > self._limit:
             self._compact()
 
     def _compact(self) -> None:
-        live = [sg for sg in self if _live(sg)]
+        live = [sg for sg in self if is_live(sg)]
         self.clear()
         self.extend(live)
         self._limit = max(2 * len(live), self.COMPACT_MIN)
@@ -66,43 +87,74 @@ class WaitQ(deque):
         """Pop and claim the first live waiter (caller holds the lock)."""
         while self:
             sg = self.popleft()
-            sel = sg.sel
-            if sel is None:
-                if not sg.cancelled:
-                    sg.cancelled = None  # claimed: neither waiting nor cancelled
+            if sg.state is SG_WAITING:
+                sel = sg.sel
+                if sel is None or sel.claim(sg):
+                    sg.state = SG_CLAIMED
                     return sg
-            elif sel.claim(sg):
-                return sg
         return None
+
+    def enqueue_front(self, sg: Sudog) -> None:
+        """Publish ``sg`` at the head (a woken Mutex waiter that lost the race
+        goes back first, mutex.go's LIFO requeue)."""
+        self.appendleft(sg)
+
+    def take_back(self, sg: Sudog, front: bool) -> None:
+        """The waiter itself completes the wait it just published (it got what
+        it waited for without anyone's hand-off): unpublish ``sg``, the last
+        one enqueued (``front``: the first), and mark it claimed, so that it
+        is off the queue and reusable. Caller holds the lock."""
+        if front:
+            taken = self.popleft()
+        else:
+            taken = self.pop()
+        assert taken is sg
+        sg.state = SG_CLAIMED
+
+    def claim_all(self) -> list[Sudog]:
+        """Pop and claim every live waiter, in order (caller holds the lock;
+        it fills in the outcome, releases the lock, then ``wake_all``)."""
+        out = []
+        while True:
+            sg = self.dequeue()
+            if sg is None:
+                return out
+            out.append(sg)
 
     def has_live(self) -> bool:
         for sg in self:
-            if _live(sg):
+            if is_live(sg):
                 return True
         return False
 
     def live_count(self) -> int:
-        return sum(1 for sg in self if _live(sg))
+        return sum(1 for sg in self if is_live(sg))
 
 
-def _live(sg: Sudog) -> bool:
-    if sg.cancelled is not False:
+def is_live(sg: Sudog) -> bool:
+    """Still waiting: published, neither claimed nor withdrawn."""
+    if sg.state is not SG_WAITING:
         return False
     sel = sg.sel
     return sel is None or not sel.claimed
 
 
-def cancel_plain(sg: Sudog) -> bool:
-    """For a single-queue waiter, under its queue's lock: True if it was still
-    waiting (now cancelled), False if a waker already claimed it."""
-    if sg.cancelled is False:
-        sg.cancelled = True
+def withdraw(sg: Sudog) -> bool:
+    """Give up a wait (timeout, cancellation): True if ``sg`` was still
+    waiting and now never will be claimed; False if a waker claimed it first
+    (then the wait succeeded). A plain waiter's caller holds its queue's lock;
+    a select's needs no lock: the shared test-and-set kills every case."""
+    sel = sg.sel
+    if sel is not None:
+        return sel.claim(None)
+    if sg.state is SG_WAITING:
+        sg.state = SG_CANCELLED
         return True
     return False
 
 
 # --------------------------------------------------------------------------
-# Making waiters
+# Getting waiters
 # --------------------------------------------------------------------------
 
 
@@ -123,43 +175,48 @@ def caller_goroutine(what: str, alt: str):
     return None
 
 
+def acquire_sudog(g, reason: str) -> Sudog:
+    """A WAITING sudog for goroutine ``g``, which is marked WAITING (Go's
+    acquireSudog + gopark's first half). Reuses ``g.sudog`` only when a waker
+    took it off its queue (step 6 of the header)."""
+    sg = g.sudog
+    if sg is None or sg.state is not SG_CLAIMED:
+        sg = g.sudog = Sudog(K_G, g)
+    else:
+        sg.state = SG_WAITING
+        sg.sel = None
+        sg.elem = None
+    g.status = WAITING
+    g.waitreason = reason
+    return sg
+
+
 def new_sudog(g, reason: str) -> Sudog:
     """A waiter for goroutine ``g`` (marked WAITING now) or, if None, this thread."""
     if g is not None:
-        sg = g.sudog
-        if sg is None or sg.cancelled is True:
-            sg = g.sudog = Sudog(K_G, g)
-        else:
-            sg.elem = None
-            sg.ok = False
-            sg.success = False
-            sg.sel = None
-        sg.cancelled = False
-        gopark_prepare(g, reason)
-        return sg
+        return acquire_sudog(g, reason)
     sg = Sudog(K_THREAD)
     lk = allocate_lock()
     lk.acquire()
     sg.lock = lk
-    sg.cancelled = False
     return sg
 
 
 def new_async_sudog(loop: asyncio.AbstractEventLoop) -> Sudog:
+    """A waiter for the running coroutine: a Future on ``loop``."""
     sg = Sudog(K_FUTURE)
     sg.loop = loop
     sg.fut = loop.create_future()
-    sg.cancelled = False
     return sg
 
 
 def sibling(first: Sudog) -> Sudog:
-    """Another waiter of the same party (for select: one per case)."""
+    """Another waiter of the same party (for select: one per case). Only
+    ``first`` may become a goroutine's cached sudog."""
     sg = Sudog(first.kind, first.g)
     sg.lock = first.lock
     sg.fut = first.fut
     sg.loop = first.loop
-    sg.cancelled = False
     return sg
 
 
@@ -191,6 +248,12 @@ def wake(sg: Sudog) -> None:
                 pass
 
 
+def wake_all(sgs: list[Sudog]) -> None:
+    """Wake claimed waiters (after releasing the queue's lock)."""
+    for sg in sgs:
+        wake(sg)
+
+
 # --------------------------------------------------------------------------
 # Blocking (goroutines and threads)
 # --------------------------------------------------------------------------
@@ -208,50 +271,52 @@ def check_timeout(timeout: Any) -> float | None:
 
 
 def _timer_fire(arg: tuple) -> None:
-    sg, cancel = arg
-    if cancel(sg):
+    sg, withdraw_ = arg
+    if withdraw_(sg):
         sg.success = False
         goready(sg.g)
 
 
-def block(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], bool]) -> bool:
+def block(sg: Sudog, timeout: float | None, withdraw_: Callable[[Sudog], bool]) -> bool:
     """Wait until ``sg`` is woken. True if a waker claimed it; False if the
-    timeout won (then ``cancel`` already removed it). The caller has released
-    its lock. ``cancel(sg)`` must take the lock itself."""
+    timeout won (then ``withdraw_`` withdrew it). The caller has released its
+    lock. ``withdraw_(sg)`` takes the lock itself and calls ``withdraw``."""
     if sg.kind == K_G:
         g = sg.g
         if timeout is None:
             gopark_commit(g)
             return True
-        t = add_timer(g.p, timeout, _timer_fire, (sg, cancel))
+        t = add_timer(g.p, timeout, _timer_fire, (sg, withdraw_))
         gopark_commit(g)
         if t.active:
             g.p.timers.stop(t)
             return True
-        # The timer fired: it either cancelled us, or lost to a waker.
-        return not _was_cancelled(sg)
+        # The timer fired: it either withdrew us, or lost to a waker.
+        return not _withdrawn(sg)
     lk = sg.lock
     if timeout is None:
         lk.acquire()
         return True
     if lk.acquire(True, min(timeout, 1e6)):
         return True
-    if cancel(sg):
+    if withdraw_(sg):
         return False
     lk.acquire()  # a waker claimed us and is about to release
     return True
 
 
-def _was_cancelled(sg: Sudog) -> bool:
-    if sg.sel is not None:
-        return sg.sel.won is None
-    return sg.cancelled is True
+def _withdrawn(sg: Sudog) -> bool:
+    """After the wait: True if ``withdraw`` won over every waker."""
+    sel = sg.sel
+    if sel is not None:
+        return sel.won is None
+    return sg.state is SG_CANCELLED
 
 
 _COMPLETE: Any = object()
 
 
-async def ablock(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], bool],
+async def ablock(sg: Sudog, timeout: float | None, withdraw_: Callable[[Sudog], bool],
                  give_back: Any = _COMPLETE) -> bool:
     """Coroutine form of ``block``: True if woken, False if the timeout won.
 
@@ -278,11 +343,11 @@ async def ablock(sg: Sudog, timeout: float | None, cancel: Callable[[Sudog], boo
             finally:
                 handle.cancel()
             if fut.result() == "timeout":
-                if cancel(sg):
+                if withdraw_(sg):
                     return False
         return True
     except asyncio.CancelledError:
-        if cancel(sg):
+        if withdraw_(sg):
             raise
         if give_back is not _COMPLETE:
             if give_back is not None:
@@ -324,23 +389,22 @@ class JoinQ:
         self.lock = allocate_lock()
         self.q = WaitQ()
 
+    def withdraw(self, sg: Sudog) -> bool:
+        with self.lock:
+            return withdraw(sg)
+
 
 def wake_joiners(g) -> None:
     jq = g.joinq
     with jq.lock:
-        woken = []
-        while True:
-            sg = jq.q.dequeue()
-            if sg is None:
-                break
+        woken = jq.q.claim_all()
+        for sg in woken:
             sg.success = True
-            woken.append(sg)
-    for sg in woken:
-        wake(sg)
+    wake_all(woken)
 
 
 __all__ = [
-    "WaitQ", "JoinQ", "new_sudog", "new_async_sudog", "sibling", "wake", "block",
-    "ablock", "cancel_plain", "check_timeout", "caller_goroutine",
-    "loop_thread_error", "wake_joiners", "SelectDone",
+    "WaitQ", "JoinQ", "is_live", "acquire_sudog", "new_sudog", "new_async_sudog", "sibling",
+    "withdraw", "wake", "wake_all", "block", "ablock", "check_timeout",
+    "caller_goroutine", "loop_thread_error", "wake_joiners", "SelectDone",
 ]

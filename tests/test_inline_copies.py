@@ -1,0 +1,173 @@
+"""Hand-inlined hot paths cannot drift from the code they copy.
+
+A few hot paths (channel send/receive, the scheduler's park) inline small
+functions by hand, because on CPython a call costs as much as a greenlet
+switch's bookkeeping. Each copy sits between two markers::
+
+    # inline gmploop._runtime.proc.goready(g)
+    ...the copy...
+    # inline end
+
+``REF(ARGS) -> NAME`` says which function the copy is of, what its parameters
+are bound to at this site, and, with ``-> NAME``, that the reference ends with
+``return NAME`` and the copy leaves the result in ``NAME`` instead. This test
+compares each copy with the reference's body by AST (comments and layout do
+not matter; any change of logic does), after putting ARGS in place of the
+reference's parameters. A copy that drifted fails here, in CI.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pathlib
+import re
+import textwrap
+
+import pytest
+
+PKG = pathlib.Path(__file__).resolve().parent.parent / "gmploop"
+
+BEGIN = re.compile(r"^\s*# inline (?P<ref>[\w.]+)\((?P<args>.*)\)(?:\s*->\s*(?P<out>\w+))?\s*$")
+END = re.compile(r"^\s*# inline end\s*$")
+
+#: Every inlined copy, per file: a copy whose markers were removed (so that
+#: it is no longer compared) or a new one that is not listed fails the count.
+EXPECTED = {
+    "_chan.py": {
+        "gmploop._chan.Chan._give_to_receiver": 1,
+        "gmploop._chan.Chan._take_from_sender": 1,
+        "gmploop._runtime.proc.goready": 2,
+        "gmploop._runtime.sema.acquire_sudog": 3,
+        "gmploop._runtime.sema.WaitQ.enqueue": 1,
+    },
+}
+
+
+class Copy:
+    def __init__(self, path: pathlib.Path, line: int, ref: str, args: str,
+                 out: str | None, body: str) -> None:
+        self.path, self.line, self.ref, self.args, self.out, self.body = (
+            path, line, ref, args, out, body)
+
+    def __repr__(self) -> str:
+        return f"{self.path.name}:{self.line} ({self.ref})"
+
+
+def find_copies(path: pathlib.Path, text: str | None = None) -> list[Copy]:
+    lines = (path.read_text() if text is None else text).splitlines()
+    out = []
+    i = 0
+    while i < len(lines):
+        m = BEGIN.match(lines[i])
+        if m is None:
+            assert not END.match(lines[i]), f"{path.name}:{i + 1}: 'inline end' without a start"
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < len(lines) and not END.match(lines[i]):
+            assert not BEGIN.match(lines[i]), f"{path.name}:{i + 1}: nested inline marker"
+            i += 1
+        assert i < len(lines), f"{path.name}:{start + 1}: inline marker never ends"
+        body = textwrap.dedent("\n".join(lines[start + 1:i]))
+        out.append(Copy(path, start + 1, m["ref"], m["args"], m["out"], body))
+        i += 1
+    return out
+
+
+def resolve(ref: str):
+    parts = ref.split(".")
+    for n in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:n]))
+        except ImportError:
+            continue
+        for name in parts[n:]:
+            obj = inspect.getattr_static(obj, name)
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+        return obj
+    raise ImportError(ref)
+
+
+class _Subst(ast.NodeTransformer):
+    def __init__(self, mapping: dict[str, ast.expr]) -> None:
+        self.mapping = mapping
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.mapping:
+            assert isinstance(node.ctx, ast.Load), f"the reference assigns to its parameter {node.id}"
+            return ast.copy_location(self.mapping[node.id], node)
+        return node
+
+
+def expected_body(copy: Copy) -> list[ast.stmt]:
+    fn = resolve(copy.ref)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    fdef = tree.body[0]
+    assert isinstance(fdef, ast.FunctionDef), copy
+    body = list(fdef.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring
+    if copy.out is not None:
+        last = body[-1]
+        assert isinstance(last, ast.Return) and isinstance(last.value, ast.Name) \
+            and last.value.id == copy.out, f"{copy}: the reference does not end with 'return {copy.out}'"
+        body = body[:-1]
+    params = [a.arg for a in fdef.args.posonlyargs + fdef.args.args]
+    call = ast.parse(f"f({copy.args})", mode="eval").body
+    assert isinstance(call, ast.Call) and not call.keywords, copy
+    assert len(call.args) == len(params), f"{copy}: {len(call.args)} arguments for {params}"
+    mapping = {p: a for p, a in zip(params, call.args)
+               if not (isinstance(a, ast.Name) and a.id == p)}
+    mod = _Subst(mapping).visit(ast.Module(body=body, type_ignores=[]))
+    return mod.body
+
+
+def mismatch(copy: Copy) -> str | None:
+    ref = ast.Module(body=expected_body(copy), type_ignores=[])
+    if ast.dump(ref) == ast.dump(ast.parse(copy.body)):
+        return None
+    return (f"{copy}: the inlined copy differs from {copy.ref}\n"
+            f"reference:\n{ast.unparse(ref)}\ncopy:\n{copy.body}")
+
+
+ALL = [c for path in sorted(PKG.rglob("*.py")) for c in find_copies(path)]
+
+
+@pytest.mark.parametrize("copy", ALL, ids=repr)
+def test_inlined_copy_matches_its_reference(copy: Copy) -> None:
+    assert mismatch(copy) is None, mismatch(copy)
+
+
+def test_every_inlined_copy_is_listed() -> None:
+    found: dict[str, dict[str, int]] = {}
+    for c in ALL:
+        per = found.setdefault(c.path.relative_to(PKG).as_posix(), {})
+        per[c.ref] = per.get(c.ref, 0) + 1
+    assert found == EXPECTED
+
+
+def test_the_check_catches_a_drifted_copy() -> None:
+    # The same copy as _chan.py's, with one line changed: it must not pass.
+    src = textwrap.dedent("""\
+        # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
+        sg = g.sudog
+        if sg is None or sg.state is not SG_CLAIMED:
+            sg = g.sudog = Sudog(K_G, g)
+        else:
+            sg.state = SG_WAITING
+            sg.elem = None
+        g.status = WAITING
+        g.waitreason = W_CHAN_RECV
+        # inline end
+        """)
+    (copy,) = find_copies(PKG / "_chan.py", src)
+    assert mismatch(copy) is not None  # 'sg.sel = None' is missing
+    fixed = src.replace("    sg.elem = None\n", "    sg.sel = None\n    sg.elem = None\n")
+    assert fixed != src
+    (copy,) = find_copies(PKG / "_chan.py", fixed)
+    assert mismatch(copy) is None
