@@ -179,3 +179,162 @@ def test_one_processor_runs_everything_on_one_thread():
     tids, steals = _sleepers(1)
     assert len(tids) == 1
     assert steals == 0
+
+
+# --------------------------------------------------------------------------
+# Start-up and shutdown race with sysmon and the M threads (issue 9, finding 2)
+# --------------------------------------------------------------------------
+
+
+def test_start_and_stop_many_runtimes_with_blocking_calls():
+    """The issue's reproducer, shorter: every run starts Ms and sysmon while
+    its goroutines hand calls to the blocking pool, and stops them all when
+    main returns. Shutdown used to join a sysmon thread that another
+    processor had created but not yet started ("cannot join thread before it
+    is started")."""
+    for i in range(40):
+        barrier = threading.Barrier(8, timeout=T)
+
+        def main():
+            gs = [gmploop.go(gmploop.blocking, barrier.wait) for _ in range(8)]
+            return sorted(g.join(T) for g in gs)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            assert gmploop.run(main, procs=1 + i % 4) == list(range(8))
+
+
+class _CountingLock:
+    """Sched.lock with a count of the threads waiting to acquire it, so a test
+    can tell "blocked on the lock" from "somewhere else" without sleeping."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.waiting = 0
+
+    def __enter__(self):
+        self.waiting += 1
+        self._lock.acquire()
+        self.waiting -= 1
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def acquire(self, blocking=True, timeout=-1):
+        self.waiting += 1
+        try:
+            return self._lock.acquire(blocking, timeout)
+        finally:
+            self.waiting -= 1
+
+    def release(self):
+        self._lock.release()
+
+    def locked(self):
+        return self._lock.locked()
+
+
+def _wait_until(cond, what):
+    deadline = time.monotonic() + T
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.001)
+
+
+def _in_thread(fn):
+    errors = []
+
+    def body():
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            errors.append(e)
+
+    t = threading.Thread(target=body)
+    t.start()
+    return t, errors
+
+
+def test_shutdown_while_sysmon_is_starting(monkeypatch):
+    """Force the interleaving of finding 2: shutdown runs on another thread
+    while start_sysmon is between creating the monitor and starting its
+    thread. It must wait for the start (or see no monitor), never join a
+    thread that has not started."""
+    from gmploop._runtime import proc
+    loop = gmploop.new_event_loop(procs=2)
+    sched = loop._gmp_sched
+    sched.lock = lock = _CountingLock()
+    real_start = proc._Sysmon.start
+    stopper = []
+
+    def start(self):
+        t, errors = _in_thread(lambda: sched.shutdown(T))
+        stopper.append((t, errors))
+        # Until shutdown has finished, or is blocked on the scheduler lock.
+        _wait_until(lambda: not t.is_alive() or lock.waiting, "shutdown")
+        real_start(self)
+
+    monkeypatch.setattr(proc._Sysmon, "start", start)
+    try:
+        sched.start_sysmon()
+        t, errors = stopper[0]
+        t.join(T)
+        assert not t.is_alive()
+        assert errors == []
+        assert sched.dead
+        if sched.sysmon is not None:
+            sched.sysmon.thread.join(T)
+            assert not sched.sysmon.thread.is_alive()
+    finally:
+        monkeypatch.undo()
+        loop.close()
+
+
+def test_shutdown_while_an_m_is_starting(monkeypatch):
+    """Shutdown while a processor's M thread is still making its event loop:
+    the M must not run that loop (nobody would stop it), and _start_m must
+    not wait forever for an M that gave up."""
+    from gmploop._runtime import proc
+    loop = gmploop.new_event_loop(procs=1)
+    sched = loop._gmp_sched
+    sched.started = True  # as if loop.run_forever had attached P0
+    real_new_loop = proc.new_loop
+    stopper = []
+    made = []
+
+    def new_loop():
+        t, errors = _in_thread(lambda: sched.shutdown(T))
+        stopper.append((t, errors))
+        _wait_until(lambda: sched.dead or not t.is_alive(), "shutdown")
+        lp = real_new_loop()
+        made.append(lp)
+        return lp
+
+    monkeypatch.setattr(proc, "new_loop", new_loop)
+    try:
+        sched.resize(2)  # starts P1's M, which calls new_loop()
+        t, errors = stopper[0]
+        t.join(T)
+        assert not t.is_alive()
+        assert errors == []
+        p1 = sched.allp[1]
+        p1.thread.join(T)
+        assert not p1.thread.is_alive()
+        assert p1.loop is None
+        assert made[0].is_closed()
+    finally:
+        monkeypatch.undo()
+        loop.close()
+
+
+def test_nothing_starts_after_shutdown():
+    loop = gmploop.new_event_loop(procs=1)
+    sched = loop._gmp_sched
+    sched.started = True
+    sched.shutdown(T)
+    sched.start_sysmon()
+    sched.resize(3)
+    assert sched.sysmon is None
+    assert all(p.thread is None for p in sched.allp)
+    loop.close()

@@ -459,64 +459,88 @@ class Sched:
         if p0.has_work() or self.globalq or p0.timers.nactive:
             p0.notify()
 
+    # Start-up and shutdown (one lock, no window): ``dead``, ``sysmon`` and
+    # every P's ``thread`` and ``loop`` change only under ``self.lock``. A
+    # thread is started under the lock before it is published, so shutdown
+    # (which sets ``dead`` under the lock) joins only threads that have
+    # started, and a start that comes after it starts nothing. An M thread
+    # publishes its loop under the lock only while ``dead`` is unset, so
+    # shutdown either stops that loop or the M sees ``dead`` and never runs it.
+
     def start_sysmon(self) -> None:
         with self.lock:
             if self.sysmon is not None or self.dead:
                 return
-            self.sysmon = _Sysmon(self)
-        self.sysmon.start()
+            mon = _Sysmon(self)
+            mon.start()
+            self.sysmon = mon
 
     def _start_m(self, p: P) -> None:
         ready = threading.Event()
 
         def mstart() -> None:
-            loop = new_loop()
-            p.loop = loop
-            loop._gmp_p = p
-            p.tid = get_ident()
-            p.sched_glet = getcurrent()
-            self.runtime_tids.add(p.tid)
-            asyncio.set_event_loop(loop)
-            ready.set()
+            loop = None
             try:
+                loop = new_loop()
+                with self.lock:
+                    if self.dead:
+                        return  # shut down while this M was starting
+                    p.loop = loop
+                    p.tid = get_ident()
+                    self.runtime_tids.add(p.tid)
+                loop._gmp_p = p
+                p.sched_glet = getcurrent()
+                asyncio.set_event_loop(loop)
+                ready.set()
                 loop.run_forever()
             finally:
-                try:
-                    loop.close()
-                except Exception:  # noqa: BLE001 - best effort at shutdown
-                    pass
+                ready.set()
+                if loop is not None:
+                    try:
+                        loop.close()
+                    except Exception:  # noqa: BLE001 - best effort at shutdown
+                        pass
 
         t = threading.Thread(target=mstart, name=f"gmploop-M{p.id}", daemon=True)
         # A runtime thread for every runtime's checkdead, not just this one's:
         # another gmploop runtime (the background one, a loop left open) is
         # not "a Python thread that could wake a goroutine".
         t._gmploop_runtime = True  # type: ignore[attr-defined]
-        p.thread = t
-        t.start()
-        ready.wait()
         with self.lock:
+            if self.dead:
+                return
+            t.start()
+            p.thread = t
+        ready.wait()  # mstart sets it on every path
+        with self.lock:
+            if self.dead or p.loop is None:
+                return
             if not p.idle:
                 p.idle = True
                 self.idle.append(p)
         p.notify()
 
     def shutdown(self, timeout: float | None = 1.0) -> None:
-        """Stop every processor; goroutines still alive are abandoned (as in Go)."""
-        if self.dead:
-            return
-        self.dead = True
+        """Stop every processor; goroutines still alive are abandoned (as in Go).
+        Safe at any point of start-up (see above) and from any thread."""
+        with self.lock:
+            if self.dead:
+                return
+            self.dead = True
+            mon = self.sysmon
+            ps = self.allp[1:] + self.retired
         me = get_ident()
-        if self.sysmon is not None:
-            self.sysmon.stop()
-            if self.sysmon.thread.ident != me:
-                self.sysmon.thread.join(timeout)
-        for p in self.allp[1:] + self.retired:
+        if mon is not None:
+            mon.stop()
+            if mon.thread.ident != me:
+                mon.thread.join(timeout)
+        for p in ps:
             if p.loop is not None:
                 try:
                     p.loop.call_soon_threadsafe(p.loop.stop)
                 except RuntimeError:
                     pass
-        for p in self.allp[1:] + self.retired:
+        for p in ps:
             if p.thread is not None and p.thread.ident != me:
                 p.thread.join(timeout)
 
