@@ -10,7 +10,7 @@ from gmploop._runtime import config
 from gmploop._runtime.runq import (LocalQueues, globrunqget, runqget,
                                    runqget_exit, runqready, runqsteal)
 from gmploop._runtime.runtime2 import K_G, SelectDone, Sudog
-from gmploop._runtime.sema import WaitQ, cancel_plain
+from gmploop._runtime.sema import WaitQ, withdraw
 from gmploop._runtime.timers import Timer, TimerHeap
 
 
@@ -254,7 +254,6 @@ def test_timer_cannot_be_added_twice():
 
 def sudog(sel=None):
     sg = Sudog(K_G)
-    sg.cancelled = False
     sg.sel = sel
     return sg
 
@@ -265,7 +264,7 @@ def test_waitq_fifo_and_claim():
     q.enqueue(a)
     q.enqueue(b)
     assert q.dequeue() is a
-    assert not cancel_plain(a)  # claimed: a timeout must not take it back
+    assert not withdraw(a)  # claimed: a timeout must not take it back
     assert q.dequeue() is b
     assert q.dequeue() is None
 
@@ -278,7 +277,7 @@ def test_waitq_skips_cancelled_and_lost_select_waiters():
     d = sudog()
     for sg in (a, b, c, d):
         q.enqueue(sg)
-    assert cancel_plain(a)
+    assert withdraw(a)
     assert sel.claim(None)  # the select gave up (timeout) or another case won
     assert q.dequeue() is b
     assert q.dequeue() is d
