@@ -186,7 +186,7 @@ class Chan:
             lock.release()
             raise TimeoutError("send timed out")
         cur = getcurrent()
-        if type(cur) is _Worker and timeout is None:
+        if type(cur) is _Worker and timeout is None and not cur.g.cancelreq:
             g = cur.g
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_SEND) -> sg
             sg = g.sudog
@@ -199,6 +199,7 @@ class Chan:
             g.status = WAITING
             g.waitreason = W_CHAN_SEND
             # inline end
+            g.waitobj = self  # what proc.cancel_parked withdraws
             sg.elem = value
             self.sendq.enqueue(sg)
             lock.release()
@@ -325,7 +326,7 @@ class Chan:
             self._lock.release()
             raise TimeoutError("receive timed out")
         cur = getcurrent()
-        if type(cur) is _Worker and timeout is None:
+        if type(cur) is _Worker and timeout is None and not cur.g.cancelreq:
             g = cur.g
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
             sg = g.sudog
@@ -338,6 +339,7 @@ class Chan:
             g.status = WAITING
             g.waitreason = W_CHAN_RECV
             # inline end
+            g.waitobj = self  # what proc.cancel_parked withdraws
             self.recvq.enqueue(sg)
             self._lock.release()
             gopark_commit(g)
@@ -379,7 +381,7 @@ class Chan:
                 return v
             if timeout is None and not self._closed:
                 cur = getcurrent()
-                if type(cur) is _Worker:
+                if type(cur) is _Worker and not cur.g.cancelreq:
                     # Park at once (the _recv_wait goroutine path, inlined).
                     g = cur.g
                     # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
@@ -393,6 +395,7 @@ class Chan:
                     g.status = WAITING
                     g.waitreason = W_CHAN_RECV
                     # inline end
+                    g.waitobj = self  # what proc.cancel_parked withdraws
                     q = self.recvq
                     # inline gmploop._runtime.sema.WaitQ.enqueue(q, sg)
                     q.append(sg)

@@ -59,12 +59,9 @@ from typing import Any, Callable
 
 from ._chan import Chan
 from ._runtime import proc
+from ._runtime.runtime2 import Canceled
 
 _monotonic = time.monotonic
-
-
-class Canceled(Exception):
-    """``ctx.err()`` of a context that was cancelled (Go's ``context.Canceled``)."""
 
 
 class DeadlineExceeded(TimeoutError):

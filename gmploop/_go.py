@@ -17,7 +17,7 @@ from ._runtime import proc
 from ._runtime.config import FREE_THREADED
 from ._runtime.proc import (Deadlock, Sched, _next_goid, _Worker,
                             _get_running_loop, current_p, getg, goready,
-                            gopark_commit, gopark_prepare)
+                            gopark_commit, gopark_prepare, take_cancel)
 from ._runtime.runtime2 import DEAD, RUNNING, W_AWAIT, W_JOIN, W_SYSCALL, Goroutine
 from ._runtime.sema import (JoinQ, ablock, block, caller_goroutine, check_timeout,
                             new_async_sudog, new_sudog)
@@ -337,9 +337,15 @@ def await_(awaitable: Any) -> Any:
             or hasattr(awaitable, "__await__")):
         raise TypeError(f"awaitable must be a coroutine, Task or Future, "
                         f"not {type(awaitable).__name__}")
+    if g.cancelreq:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()  # never started: nothing to cancel
+        raise take_cancel(g)
     sched = g.p.sched
     loop = sched.loop0
+    on_loop0 = sched.allp[0].tid == get_ident()
     box: list = []
+    started: list = []
 
     def done(fut: asyncio.Future) -> None:
         box.append(fut)
@@ -354,17 +360,38 @@ def await_(awaitable: Any) -> Any:
             f = loop.create_future()
             f.set_exception(e)
             fut = f
+        started.append(fut)
         fut.add_done_callback(done)
+
+    def cancel_awaited(_sg: Any) -> bool:
+        # proc.cancel_parked, on g's thread: cancel the task on loop0 (after
+        # start(), which was queued there first). It ends, cancelled or not,
+        # and done() wakes g; so nothing is withdrawn here.
+        def cancel() -> None:
+            if started:
+                started[0].cancel()
+        if on_loop0:
+            cancel()
+        else:
+            try:
+                loop.call_soon_threadsafe(cancel)
+            except RuntimeError:  # loop closed
+                pass
+        return False
 
     with sched.lock:
         sched.nexternal += 1
     gopark_prepare(g, W_AWAIT)
-    if sched.allp[0].tid == get_ident():
+    g.waitobj = cancel_awaited
+    if on_loop0:
         start()
     else:
         loop.call_soon_threadsafe(start)
     gopark_commit(g)
-    return box[0].result()
+    fut = box[0]
+    if g.cancelreq and fut.cancelled():
+        raise take_cancel(g)
+    return fut.result()
 
 
 # --------------------------------------------------------------------------
@@ -397,6 +424,7 @@ def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     with sched.lock:
         sched.nexternal += 1
     gopark_prepare(g, W_SYSCALL)
+    g.waitobj = None  # an OS call cannot be interrupted: Canceled comes after
     try:
         blockpool.submit(call)
     except BaseException:

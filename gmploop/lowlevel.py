@@ -13,8 +13,9 @@ import threading
 import time
 from typing import Any
 
-from ._runtime.proc import getg, gopark, goready
+from ._runtime.proc import getg, gopark_commit, goready, take_cancel
 from ._runtime.runtime2 import RUNNING, WAITING, GStatus, Goroutine
+from ._runtime.sema import acquire_sudog, claim, withdraw
 
 __all__ = ["park", "ready", "GStatus"]
 
@@ -25,9 +26,21 @@ def park(reason: str) -> Any:
     """Park the current goroutine; returns the value passed to ``ready``."""
     if not isinstance(reason, str):
         raise TypeError(f"reason must be a str, not {type(reason).__name__}")
-    if getg() is None:
+    g = getg()
+    if g is None:
         raise RuntimeError("park() called outside a goroutine")
-    return gopark(reason)
+    if g.cancelreq:
+        raise take_cancel(g)
+    # A waiter on no queue: ready() claims it, a cancellation withdraws it,
+    # both under _ready_lock, so exactly one of them wakes the goroutine.
+    acquire_sudog(g, reason)
+    g.waitobj = _withdraw_park
+    return gopark_commit(g)
+
+
+def _withdraw_park(sg: Any) -> bool:
+    with _ready_lock:
+        return withdraw(sg)
 
 
 def ready(g: Goroutine, value: Any = None) -> None:
@@ -41,8 +54,10 @@ def ready(g: Goroutine, value: Any = None) -> None:
         deadline = time.monotonic() + 1.0
         while g.status is RUNNING and time.monotonic() < deadline:
             time.sleep(0)
-    with _ready_lock:  # two ready() calls on one goroutine: one wins
-        if g.status is not WAITING:
-            raise RuntimeError(f"goroutine {g.id} is not parked (status {g.status.name})")
+    with _ready_lock:  # two ready() calls, or a ready and a cancel: one wins
+        if g.status is not WAITING or g.waitobj is not _withdraw_park \
+                or not claim(g.sudog):
+            raise RuntimeError(f"goroutine {g.id} is not parked in park() "
+                               f"(status {g.status.name})")
         g.param = value
-        goready(g)
+    goready(g)

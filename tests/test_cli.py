@@ -141,6 +141,10 @@ def test_goroutine_exception_reported_program_goes_on(tmp_path):
         def f():
             raise KeyError("lost")
         g = gmploop.go(f)
+        for _ in range(10000):  # nobody joins it before it dies
+            if g.done():
+                break
+            gmploop.sleep(0.001)
         try:
             g.join(timeout=10)
         except KeyError:
@@ -152,6 +156,36 @@ def test_goroutine_exception_reported_program_goes_on(tmp_path):
     assert r.stdout == "after True\n"
     assert "goroutine 2 [goroutine-2]:" in r.stderr
     assert "KeyError: 'lost'" in r.stderr
+
+
+def test_exception_a_joiner_waits_for_is_not_reported_twice(tmp_path):
+    script = write(tmp_path, "prog.py", """
+        import gmploop
+        def f(ch):
+            ch.recv(timeout=10)
+            raise KeyError("lost")
+        ch = gmploop.Chan()
+        g = gmploop.go(f, ch)
+        def release():
+            ch.send(None, timeout=10)  # after main is parked in join
+        gmploop.go(release)
+        try:
+            g.join(timeout=10)
+        except KeyError as e:
+            print("joined", e)
+        c = gmploop.Chan()
+        h = gmploop.go(lambda: c.recv(timeout=10))
+        gmploop.sleep(0.01)
+        h.cancel()
+        try:
+            h.join(timeout=10)
+        except gmploop.Canceled:
+            print("cancelled")
+    """)
+    r = gmp(script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "joined 'lost'\ncancelled\n"
+    assert r.stderr == ""
 
 
 @pytest.mark.parametrize("n", [1, 3])

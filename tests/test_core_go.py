@@ -111,6 +111,8 @@ def test_join_returns_value_and_reraises_exception_object(run):
 def test_default_excepthook_prints_goroutine_header(run, capsys):
     def main():
         g = gmploop.go(lambda: 1 / 0)
+        gmploop.gosched()  # it dies with nobody joining: reported at once
+        assert g.done()
         with pytest.raises(ZeroDivisionError):
             g.join(timeout=T)
         return g.id

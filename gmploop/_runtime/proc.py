@@ -100,7 +100,7 @@ from .config import GLOBAL_CHECK_TICKS
 from .runq import (LocalQueues, globrunqget, runqget, runqget_exit,
                    runqget_fair, runqsteal)
 from .runtime2 import (DEAD, RUNNABLE, RUNNING, WAITING, W_GOSCHED, W_SLEEP,
-                       Goroutine)
+                       Canceled, Goroutine)
 from .timers import Timer, TimerHeap
 
 try:  # uvloop where it installs; the stdlib loop otherwise (DESIGN.md).
@@ -388,9 +388,11 @@ class P(LocalQueues):
             self.budget = 0
             sched.main_exited(g)
         elif exc is not None:
-            if not isinstance(exc, Exception):
+            if isinstance(exc, Canceled):
+                pass  # asked for: join() re-raises it, nobody else is told
+            elif not isinstance(exc, Exception):
                 sched.fatal_error(exc)  # SystemExit, KeyboardInterrupt: stop run()
-            else:
+            elif not g.quiet:
                 call_excepthook(g, exc)
 
 
@@ -855,6 +857,8 @@ def gopark_commit(g: Goroutine) -> Any:
     v = g.param
     if v is not None:
         g.param = None
+        if v is _CANCELED:
+            raise take_cancel(g)
     return v
 
 
@@ -864,6 +868,71 @@ def gopark(reason: str) -> Any:
         raise RuntimeError("park() called outside a goroutine")
     gopark_prepare(g, reason)
     return gopark_commit(g)
+
+
+# --------------------------------------------------------------------------
+# Cancellation (Goroutine.cancel)
+# --------------------------------------------------------------------------
+#
+# 1. ``gocancel(g)`` (any thread) sets ``g.cancelreq`` and then runs
+#    ``cancel_parked(g)`` on g's own processor thread (directly, or posted to
+#    its loop). A goroutine not started yet, or the caller itself, just keeps
+#    the request.
+# 2. On g's thread g is not running, so its park is complete or not begun:
+#    if g is WAITING, ``g.waitobj`` describes the current park (every park
+#    sets it). ``cancel_parked`` withdraws the wait through it, exactly as a
+#    timeout does (sema.withdraw, under the structure's lock). If that wins,
+#    the operation performed nothing: ``g.param = _CANCELED`` and goready;
+#    ``gopark_commit`` then raises ``Canceled``. If a waker won, the operation
+#    completes and the request stays for the next blocking operation.
+# 3. Every operation that is about to wait checks ``g.cancelreq`` first
+#    (``sema.caller_goroutine``, ``sema.block``, the inlined channel paths,
+#    sleep, gosched, await_), so a request that arrived before the park began
+#    is seen there. ``take_cancel`` delivers it once.
+#
+# A stale ``g.waitobj`` (from a finished park) is harmless: its sudog is no
+# longer WAITING (claimed or withdrawn), so withdrawing it again fails.
+
+_CANCELED: Any = object()
+
+
+def take_cancel(g: Goroutine) -> Canceled:
+    """Deliver ``g``'s cancellation: clear the request, return the exception."""
+    g.cancelreq = False
+    return Canceled(f"goroutine {g.id} cancelled")
+
+
+def gocancel(g: Goroutine) -> bool:
+    """``Goroutine.cancel()``: ask ``g`` to stop. False if it has finished."""
+    if g.status is DEAD:
+        return False
+    g.cancelreq = True
+    p = g.p
+    if p is None:
+        return True  # not started: its first wait raises
+    cur = getcurrent()
+    if type(cur) is _Worker and cur.g is g:
+        return True  # cancelling itself: its next wait raises
+    if p.tid == get_ident():
+        cancel_parked(g)
+    else:
+        try:
+            p.loop.call_soon_threadsafe(cancel_parked, g)
+        except RuntimeError:  # the loop is closed: the runtime has stopped
+            pass
+    return True
+
+
+def cancel_parked(g: Goroutine) -> None:
+    """On g's processor thread: withdraw g's current park, if any, and wake it."""
+    if g.status is not WAITING or not g.cancelreq:
+        return
+    w = g.waitobj
+    if w is None:
+        return
+    if getattr(w, "_withdraw", w)(g.sudog):
+        g.param = _CANCELED
+        goready(g)
 
 
 def goready(g: Goroutine) -> None:
@@ -894,6 +963,8 @@ def gosched() -> None:
     if g is None:
         time.sleep(0)
         return
+    if g.cancelreq:
+        raise take_cancel(g)
     p = g.p
     g.status = RUNNABLE
     g.waitreason = W_GOSCHED
@@ -912,6 +983,8 @@ def gosched() -> None:
     if p.sched.dead:
         raise _greenlet_exit()
     g.status = RUNNING
+    if g.cancelreq:  # cancelled while it let others run
+        raise take_cancel(g)
 
 
 def _greenlet_exit() -> BaseException:
@@ -951,8 +1024,10 @@ def sleep(seconds: float) -> None:
         return
     if seconds <= 0:
         return
+    if g.cancelreq:
+        raise take_cancel(g)
     gopark_prepare(g, W_SLEEP)
-    add_timer(g.p, seconds, _sleep_wake, g)
+    g.waitobj = add_timer(g.p, seconds, _sleep_wake, g)  # Timer._withdraw
     gopark_commit(g)
 
 

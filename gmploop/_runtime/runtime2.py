@@ -34,6 +34,13 @@ from _thread import allocate_lock
 from typing import Any
 
 
+class Canceled(BaseException):
+    """A goroutine was cancelled (``Goroutine.cancel()``), raised at its
+    blocking operation; also ``ctx.err()`` of a cancelled context (Go's
+    ``context.Canceled``). A ``BaseException``, as ``asyncio.CancelledError``
+    is, so that ``except Exception:`` in a worker loop does not swallow it."""
+
+
 class GStatus(enum.IntEnum):
     """Goroutine states, after runtime2.go's ``_Gidle`` ... ``_Gdead``."""
 
@@ -79,7 +86,8 @@ class Goroutine:
 
     __slots__ = (
         "id", "_name", "fn", "args", "kwargs", "status", "glet", "p", "param",
-        "waitreason", "result", "exc", "joinq", "tracked", "sudog", "__weakref__",
+        "waitreason", "result", "exc", "joinq", "tracked", "sudog", "cancelreq",
+        "waitobj", "quiet", "__weakref__",
     )
 
     def __init__(self, gid: int, fn: Any, args: tuple, kwargs: dict | None) -> None:
@@ -98,6 +106,13 @@ class Goroutine:
         self.joinq = None  # WaitQueue of joiners, made on first join
         self.tracked = False  # in its P's allgs (set at first park)
         self.sudog: Sudog | None = None  # cached waiter for plain waits
+        # Cancellation (proc.gocancel): a request not yet delivered, and what
+        # the current park waits on, to withdraw it (sema.py, "Cancellation").
+        self.cancelreq = False
+        self.waitobj: Any = None
+        # Its exception is reported elsewhere (a joiner was waiting, or its
+        # Group reports it), so excepthook is not called for it.
+        self.quiet = False
 
     @property
     def name(self) -> str:
@@ -113,10 +128,18 @@ class Goroutine:
         """True once the goroutine's function has returned or raised."""
         return self.status is DEAD
 
+    def cancel(self) -> bool:
+        """Ask the goroutine to stop: ``Canceled`` is raised at its current
+        blocking operation, or at the next one it starts, which then performs
+        nothing. Delivered once; the goroutine may catch it. Works from any
+        goroutine, thread or coroutine. False if it has already finished."""
+        from .proc import gocancel
+        return gocancel(self)
+
     def __repr__(self) -> str:
         return f"<Goroutine {self.id} {self.name!r} {self.status.name.lower()}>"
 
-    # join / __await__ are attached by gmploop._goroutine (they need the waiter
+    # join / __await__ are attached by gmploop._go (they need the waiter
     # machinery of sema.py, which imports this module).
 
 

@@ -51,7 +51,8 @@ from typing import Any, Callable
 
 from greenlet import getcurrent
 
-from .proc import _Worker, _get_running_loop, add_timer, goready, gopark_commit
+from .proc import (_Worker, _get_running_loop, add_timer, goready, gopark_commit,
+                   take_cancel)
 from .runtime2 import (K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
                        SG_WAITING, WAITING, SelectDone, Sudog)
 
@@ -139,6 +140,16 @@ def is_live(sg: Sudog) -> bool:
     return sel is None or not sel.claimed
 
 
+def claim(sg: Sudog) -> bool:
+    """Claim a waiter that sits on no queue (``lowlevel.park``): True if it
+    was still waiting. The caller holds the lock that guards ``sg``, the same
+    one its ``withdraw`` takes."""
+    if sg.state is SG_WAITING:
+        sg.state = SG_CLAIMED
+        return True
+    return False
+
+
 def withdraw(sg: Sudog) -> bool:
     """Give up a wait (timeout, cancellation): True if ``sg`` was still
     waiting and now never will be claimed; False if a waker claimed it first
@@ -165,11 +176,15 @@ def loop_thread_error(what: str, alt: str) -> RuntimeError:
 
 
 def caller_goroutine(what: str, alt: str):
-    """The running goroutine, or None for a plain thread. Raises RuntimeError
-    on an event loop's thread outside goroutines (blocking would freeze it)."""
+    """The running goroutine, or None for a plain thread, about to wait.
+    Raises RuntimeError on an event loop's thread outside goroutines (blocking
+    would freeze it), and a goroutine's pending ``Canceled``."""
     cur = getcurrent()
     if type(cur) is _Worker:
-        return cur.g
+        g = cur.g
+        if g.cancelreq:
+            raise take_cancel(g)
+        return g
     if _get_running_loop() is not None:
         raise loop_thread_error(what, alt)
     return None
@@ -283,11 +298,19 @@ def block(sg: Sudog, timeout: float | None, withdraw_: Callable[[Sudog], bool]) 
     lock. ``withdraw_(sg)`` takes the lock itself and calls ``withdraw``."""
     if sg.kind == K_G:
         g = sg.g
+        g.waitobj = withdraw_  # what proc.cancel_parked withdraws
+        if g.cancelreq and withdraw_(sg):  # asked before the park began
+            g.status = RUNNING
+            raise take_cancel(g)
         if timeout is None:
             gopark_commit(g)
             return True
         t = add_timer(g.p, timeout, _timer_fire, (sg, withdraw_))
-        gopark_commit(g)
+        try:
+            gopark_commit(g)
+        except BaseException:  # Canceled (or the runtime stopping)
+            g.p.timers.stop(t)
+            raise
         if t.active:
             g.p.timers.stop(t)
             return True
@@ -400,11 +423,13 @@ def wake_joiners(g) -> None:
         woken = jq.q.claim_all()
         for sg in woken:
             sg.success = True
+    if woken:
+        g.quiet = True  # its joiners get its exception: excepthook is not told
     wake_all(woken)
 
 
 __all__ = [
     "WaitQ", "JoinQ", "is_live", "acquire_sudog", "new_sudog", "new_async_sudog", "sibling",
-    "withdraw", "wake", "wake_all", "block", "ablock", "check_timeout",
+    "claim", "withdraw", "wake", "wake_all", "block", "ablock", "check_timeout",
     "caller_goroutine", "loop_thread_error", "wake_joiners", "SelectDone",
 ]

@@ -39,6 +39,12 @@ class Timer:
     def __lt__(self, other: "Timer") -> bool:
         return (self.when, self.seq) < (other.when, other.seq)
 
+    def _withdraw(self, _sg: Any) -> bool:
+        """A goroutine sleeping on this timer is cancelled (proc.cancel_parked):
+        True if the timer was still pending (now stopped)."""
+        heap = self.heap
+        return heap is not None and heap.stop(self)
+
 
 class TimerHeap:
     __slots__ = ("_heap", "_lock", "_seq", "nactive", "_ndead", "on_earlier")
