@@ -3,12 +3,14 @@ set_max_procs, deadlock detection, the background runtime. Each test runs at
 procs 1 and 4 through the ``run`` fixture."""
 
 import asyncio
+import gc
 import io
 import os
 import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -308,6 +310,84 @@ def test_set_max_procs(run):
     assert run(main)
     with pytest.raises(TypeError, match="n"):
         gmploop.set_max_procs("2")
+
+
+def test_set_max_procs_churn():
+    """Go's TestStopTheWorldDeadlock, smaller: set_max_procs cycles 1..4 200
+    times while a chain of goroutines keeps spawning itself through a
+    non-blocking select and another goroutine collects garbage. Each call used
+    to start fresh threads and wait for them behind the busy processors (1-9 s,
+    once over 30 s); now it reuses retired processors (well under a second;
+    the bound here is only a hang guard)."""
+    stop = Chan()
+
+    def perpetuum_mobile():
+        i, _, _ = gmploop.select(gmploop.Recv(stop), default=True)
+        if i == -1:
+            gmploop.go(perpetuum_mobile)
+
+    def main():
+        done = Chan(2)
+
+        def collector():
+            for _ in range(20):
+                gc.collect()
+            done.send(True, timeout=T)
+
+        def churner():
+            for i in range(200):
+                gmploop.set_max_procs(1 + i % 4)
+            done.send(True, timeout=T)
+
+        gmploop.go(collector)
+        gmploop.go(churner)
+        gmploop.go(perpetuum_mobile)
+        assert done.recv(timeout=T) and done.recv(timeout=T)
+        stop.send(True, timeout=T)
+        return gmploop.stats()["threads"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        threads = gmploop.run(main, procs=3)
+    assert threads <= 5  # P1..P3 Ms, sysmon, at most a blocking thread: no M per call
+
+
+def test_retired_processor_runs_its_goroutines_and_comes_back():
+    """A goroutine started on P1 is pinned there: after set_max_procs(1) it
+    still runs there (woken from P0), and set_max_procs(2) revives P1 with the
+    same thread instead of starting another."""
+    def where(c):
+        first = threading.get_ident()
+        c.recv(timeout=T)
+        return first, threading.get_ident()
+
+    async def main():
+        c = Chan()
+        g = gmploop.go(where, c)  # from the loop's thread: to another processor
+        deadline = time.monotonic() + T
+        while g.status is not GStatus.WAITING:  # parked in c.recv on P1
+            assert not g.done() and time.monotonic() < deadline
+            await asyncio.sleep(0.001)
+        assert gmploop.set_max_procs(1) == 2
+        await c.asend("wake up", timeout=T)
+        first, then = await g
+        assert first == then != threading.get_ident()
+        assert gmploop.set_max_procs(2) == 1
+        g2 = gmploop.go(threading.get_ident)
+        assert await g2 == first  # P1 came back on its thread
+        return [t.name for t in threading.enumerate() if t.name.startswith("gmploop-M")]
+
+    assert gmploop.run(main(), procs=2) == ["gmploop-M1"]
+
+
+def test_deadlock_detected_after_processors_were_retired():
+    def main():
+        for n in (4, 1, 3, 2):
+            gmploop.set_max_procs(n)
+        Chan().recv()
+
+    with pytest.raises(Deadlock):
+        gmploop.run(main, procs=4)
 
 
 def test_stats_and_dump(run):

@@ -166,8 +166,10 @@ class P(LocalQueues):
         self.timers = TimerHeap(self.notify)
         self.lock = allocate_lock()
         # Invariant: exactly one of in_batch, a batch pending on the loop, or
-        # sleeping holds (see "Wake-up protocol" above).
-        self.sleeping = True
+        # sleeping holds (see "Wake-up protocol" above). A P other than P0
+        # starts with its first batch "pending": its M queues it once its
+        # loop exists (Sched._start_m), so no waker touches a P without a loop.
+        self.sleeping = pid == 0
         self.in_batch = False
         self.budget = 0
         self.allgs: set[Goroutine] = set()  # started goroutines that parked
@@ -175,11 +177,15 @@ class P(LocalQueues):
         self.nexited = 0
         self.nreused = 0
         self.nsteals = 0
-        self.idle = False  # in sched.idle (guarded by sched.lock)
+        self.idle = False  # in sched.idle (guarded by sched.lock); never while retiring
         self.stuck = False  # set by sysmon: same G running for a while
         self.sm_tick = -1
         self.sm_since = 0.0
         self.sm_reported = -1
+        # Removed by set_max_procs (guarded by sched.lock): runs only the
+        # goroutines pinned to it, takes no global or stolen work, is never
+        # on the idle list, and sleeps in its loop until a later resize
+        # revives it or the runtime shuts down.
         self.retiring = False
         self.thread: threading.Thread | None = None
         self.wake_handle = None
@@ -259,7 +265,8 @@ class P(LocalQueues):
         self.after_batch()
 
     def after_batch(self) -> None:
-        if self.has_work() or self.sched.globalq or self._timer_due():
+        if (self.has_work() or (self.sched.globalq and not self.retiring)
+                or self._timer_due()):
             self.loop.call_soon(self.run_batch)
             return
         self.sched.go_idle(self)
@@ -290,12 +297,12 @@ class P(LocalQueues):
         sched = self.sched
         if self.inbox:
             return runqget(self, sched.globalq)
+        if self.retiring:
+            return None
         if sched.globalq:
             g = globrunqget(self, sched.globalq, sched.nprocs)
             if g is not None:
                 return g
-        if self.retiring:
-            return None
         return sched.steal(self)
 
     # -- the goroutine's side ------------------------------------------------
@@ -478,7 +485,9 @@ class Sched:
             self.sysmon = mon
 
     def _start_m(self, p: P) -> None:
-        ready = threading.Event()
+        """Start p's M thread. It does not wait for the M to come up: the M
+        queues p's first batch itself (see P.sleeping), which is what keeps
+        set_max_procs from stalling on thread start-up under the GIL."""
 
         def mstart() -> None:
             loop = None
@@ -493,10 +502,11 @@ class Sched:
                 loop._gmp_p = p
                 p.sched_glet = getcurrent()
                 asyncio.set_event_loop(loop)
-                ready.set()
+                # The batch that p.sleeping == False promised: it looks for
+                # work, then puts p on the idle list (go_idle).
+                loop.call_soon(p.run_batch)
                 loop.run_forever()
             finally:
-                ready.set()
                 if loop is not None:
                     try:
                         loop.close()
@@ -513,14 +523,6 @@ class Sched:
                 return
             t.start()
             p.thread = t
-        ready.wait()  # mstart sets it on every path
-        with self.lock:
-            if self.dead or p.loop is None:
-                return
-            if not p.idle:
-                p.idle = True
-                self.idle.append(p)
-        p.notify()
 
     def shutdown(self, timeout: float | None = 1.0) -> None:
         """Stop every processor; goroutines still alive are abandoned (as in Go).
@@ -625,7 +627,7 @@ class Sched:
                     p.loop.call_soon(p.run_batch)
                     return
                 p.sleeping = True
-            if not p.idle:
+            if not p.idle and not p.retiring:
                 p.idle = True
                 self.idle.append(p)
             if self.detect_deadlock:
@@ -634,8 +636,6 @@ class Sched:
             p.arm_wakeup()
         if dead:
             self.report_deadlock()
-        if p.retiring and not p.allgs:
-            p.loop.stop()
 
     def _checkdead_locked(self) -> bool:
         """Go's checkdead, under self.lock. True if no goroutine can ever run."""
@@ -643,9 +643,9 @@ class Sched:
             return False
         if self.main_g is None or self.main_g.status is DEAD:
             return False
-        ps = self.allp + self.retired
-        if len(self.idle) < len(ps):
+        if len(self.idle) < len(self.allp):
             return False
+        ps = self.allp + self.retired
         if self.globalq or self.nexternal:
             return False
         for p in ps:
@@ -712,32 +712,56 @@ class Sched:
     # -- set_max_procs --------------------------------------------------------
 
     def resize(self, n: int) -> int:
-        """Change the number of processors (proc.go procresize)."""
-        old = self.nprocs
-        if n == old:
-            return old
-        if n > old:
-            new = []
-            with self.lock:
+        """Change the number of processors (proc.go procresize).
+
+        Shrinking retires the Ps past ``n``: their unstarted goroutines go to
+        the global queue, the goroutines pinned to them (started there) keep
+        running there, and each then sleeps in its loop, off the idle list.
+        Growing revives a retired P of the id it needs, M thread and all, and
+        starts a new M only for an id never used before. So set_max_procs
+        churn starts at most one thread per id for the life of the runtime,
+        as Go reuses its Ps and idle Ms, instead of a thread per call (each
+        start waits for the GIL behind every running processor: 1-30 s for
+        200 calls, issue 9), and ``retired`` never holds more Ps than the
+        largest count ever set.
+        """
+        with self.lock:
+            old = self.nprocs
+            if n == old:
+                return old
+            if n > old:
+                by_id = {p.id: p for p in self.retired}
+                revived, fresh = [], []
                 for i in range(old, n):
-                    p = P(i, self)
+                    p = by_id.get(i)
+                    if p is not None:
+                        self.retired.remove(p)
+                        p.retiring = False
+                        revived.append(p)
+                    else:
+                        p = P(i, self)
+                        fresh.append(p)
                     self.allp.append(p)
-                    new.append(p)
                 self.nprocs = n
+            else:
+                gone = self.allp[n:]
+                del self.allp[n:]
+                self.nprocs = n
+                for p in gone:
+                    p.retiring = True
+                    if p.idle:
+                        p.idle = False
+                        self.idle.remove(p)
+                    self.retired.append(p)
+        if n > old:
             if self.started:
-                for p in new:
+                for p in fresh:
                     self._start_m(p)
                 self.start_sysmon()
+            for p in revived:
+                p.notify()  # looks for work, then joins the idle list
             return old
-        # Shrink: the removed Ps give their unstarted goroutines to the global
-        # queue and retire once their started (pinned) goroutines have finished.
-        with self.lock:
-            gone = self.allp[n:]
-            del self.allp[n:]
-            self.nprocs = n
-            for p in gone:
-                p.retiring = True
-                self.retired.append(p)
+        moved = False
         for p in gone:
             while True:
                 try:
@@ -746,8 +770,9 @@ class Sched:
                     break
                 with self.lock:
                     self.globalq.append(g)
-            p.notify()
-        self.wakep(prefer=self.allp[0])
+                moved = True
+        if moved:
+            self.wakep(prefer=self.allp[0])
         return old
 
     # -- counting ------------------------------------------------------------
