@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+from contextvars import copy_context
 import sys
 import threading
 from _thread import get_ident
@@ -17,7 +18,8 @@ from ._runtime import proc
 from ._runtime.config import FREE_THREADED
 from ._runtime.proc import (Deadlock, Sched, _next_goid, _Worker,
                             _get_running_loop, current_p, getg, goready,
-                            gopark_commit, gopark_prepare, take_cancel)
+                            gopark_commit, gopark_prepare, snapshot_context,
+                            take_cancel)
 from ._runtime.runtime2 import DEAD, RUNNING, W_AWAIT, W_JOIN, W_SYSCALL, Goroutine
 from ._runtime.sema import (JoinQ, ablock, block, caller_goroutine, check_timeout,
                             new_async_sudog, new_sudog)
@@ -57,6 +59,7 @@ def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
     sched: Sched = loop._gmp_sched
     sched.detect_deadlock = True
     g = Goroutine(_next_goid(), main, args, kwargs or None)
+    g.ctx = snapshot_context()
     p0 = sched.allp[0]
     p0.ncreated += 1
     p0.newq.append(g)
@@ -172,6 +175,9 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
         # Sched.newproc's P path, inlined (hot: fan-out, skynet).
         p = cur.p
         g = Goroutine(_next_goid(), fn, args, kwargs or None)
+        c = cur.gr_context  # proc.snapshot_context(), inlined
+        if c:
+            g.ctx = c.copy()
         p.ncreated += 1
         p.newq.append(g)
         if FREE_THREADED and p.sched.idle:  # pragma: no cover
@@ -326,9 +332,15 @@ Goroutine.__module__ = "gmploop"
 # --------------------------------------------------------------------------
 
 
+async def _await_awaitable(awaitable: Any) -> Any:
+    return await awaitable
+
+
 def await_(awaitable: Any) -> Any:
     """From a goroutine, wait for an asyncio awaitable on the runtime's event
-    loop (P0's), parking only this goroutine. Returns its result."""
+    loop (P0's), parking only this goroutine. Returns its result. A coroutine
+    runs as a task in a copy of the goroutine's ``contextvars`` context: it
+    sees the goroutine's values; its own writes stay in the task."""
     g = getg()
     if g is None:
         raise RuntimeError("await_() must be called from a goroutine; "
@@ -346,6 +358,14 @@ def await_(awaitable: Any) -> Any:
     on_loop0 = sched.allp[0].tid == get_ident()
     box: list = []
     started: list = []
+    # A coroutine runs as a task in a copy of the goroutine's contextvars
+    # context (create_task would otherwise copy loop0's callback context).
+    coro = None
+    if asyncio.iscoroutine(awaitable):
+        coro = awaitable
+    elif not asyncio.isfuture(awaitable):
+        coro = _await_awaitable(awaitable)
+    ctx = copy_context() if coro is not None else None
 
     def done(fut: asyncio.Future) -> None:
         box.append(fut)
@@ -355,7 +375,10 @@ def await_(awaitable: Any) -> Any:
 
     def start() -> None:
         try:
-            fut = asyncio.ensure_future(awaitable, loop=loop)
+            if coro is not None:
+                fut = loop.create_task(coro, context=ctx)
+            else:
+                fut = asyncio.ensure_future(awaitable, loop=loop)
         except BaseException as e:  # noqa: BLE001
             f = loop.create_future()
             f.set_exception(e)

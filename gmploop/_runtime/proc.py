@@ -320,6 +320,10 @@ class P(LocalQueues):
             g.p = self
             g.status = RUNNING
             glet.g = g
+            # Its own contextvars context (None: a fresh empty one), never
+            # the previous goroutine's on this greenlet. Cheaper than
+            # ctx.run(fn) and keeps the fixed-arity calls below.
+            glet.gr_context = g.ctx
             try:
                 # Fixed-arity calls let CPython 3.11+ run the goroutine's
                 # Python function in the same C frame (CALL is inlined,
@@ -342,7 +346,7 @@ class P(LocalQueues):
                 g.exc = e
             glet.g = None
             # goexit, inlined (hot: every goroutine ends here)
-            g.fn = g.args = g.kwargs = None
+            g.fn = g.args = g.kwargs = g.ctx = None
             g.status = DEAD
             self.nexited += 1
             if g.tracked:
@@ -378,6 +382,7 @@ class P(LocalQueues):
                     continue
             if len(gfree) >= GFREE_CAP or sched.dead:
                 return nxt  # this greenlet ends; its parent, the scheduler, goes on
+            glet.gr_context = None  # an idle greenlet keeps no context alive
             gfree.append(glet)
             if nxt is not None:
                 g = nxt.glet.switch()
@@ -556,6 +561,7 @@ class Sched:
         else on the global queue (Go's newproc), waking an idle P (P0 first,
         unless ``avoid`` names it)."""
         g = Goroutine(_next_goid(), fn, args, kwargs or None)
+        g.ctx = snapshot_context()
         if p is not None:
             p.ncreated += 1
             p.newq.append(g)
@@ -797,6 +803,16 @@ def getg() -> Goroutine | None:
     if type(cur) is _Worker:
         return cur.g
     return None
+
+
+def snapshot_context() -> Any:
+    """A copy of the caller's contextvars context for a goroutine it creates
+    (as asyncio.create_task copies the creator's), or None if it is empty:
+    the goroutine then starts in a fresh empty one, and creating it
+    allocates no Context (one per goroutine, alive until it runs, costs the
+    cyclic GC more than the copy itself: fan-out). Runs in the creator."""
+    c = getcurrent().gr_context
+    return c.copy() if c else None
 
 
 def current_p() -> P | None:

@@ -87,7 +87,7 @@ class Goroutine:
     __slots__ = (
         "id", "_name", "fn", "args", "kwargs", "status", "glet", "p", "param",
         "waitreason", "result", "exc", "joinq", "tracked", "sudog", "cancelreq",
-        "waitobj", "quiet", "__weakref__",
+        "waitobj", "quiet", "ctx", "__weakref__",
     )
 
     def __init__(self, gid: int, fn: Any, args: tuple, kwargs: dict | None) -> None:
@@ -113,6 +113,12 @@ class Goroutine:
         # Its exception is reported elsewhere (a joiner was waiting, or its
         # Group reports it), so excepthook is not called for it.
         self.quiet = False
+        # The contextvars.Context it runs in: a copy of its creator's, taken
+        # at creation (as asyncio.create_task does); None when the creator's
+        # was empty, and then it starts in a fresh empty one. Set by the
+        # creator (proc.snapshot_context); P.worker_main installs it as its
+        # greenlet's gr_context.
+        self.ctx: Any = None
 
     @property
     def name(self) -> str:
