@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import inspect
 from contextvars import copy_context
 import sys
 import threading
@@ -38,7 +39,9 @@ def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
     alive are abandoned and the runtime stops, as in Go.
 
     ``main`` may also be a coroutine: it then runs on a gmploop event loop,
-    like ``asyncio.run(main, loop_factory=gmploop.new_event_loop)``.
+    like ``asyncio.run(main, loop_factory=gmploop.new_event_loop)``; and a
+    function whose call returns a coroutine (a coroutine function, a partial
+    of one, a lambda) runs as ``run(main(*args, **kwargs))`` would.
 
     Raises ``Deadlock`` when every goroutine is blocked forever.
     """
@@ -47,6 +50,16 @@ def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
     if _get_running_loop() is not None:
         raise RuntimeError("gmploop.run() cannot be called from a running event loop")
     n = check_procs(procs)
+    if inspect.iscoroutinefunction(main):
+        # A coroutine function (or a partial or method of one): known to
+        # return a coroutine, so call it here, once, and run that. A lambda
+        # returning a coroutine cannot be told apart before it is called: it
+        # runs as the main goroutine, which awaits what it returns on this
+        # loop (P.worker_main), with the same result.
+        main = main(*args, **kwargs)
+        args, kwargs = (), {}
+        if not asyncio.iscoroutine(main):
+            return main  # marked as a coroutine function, but it was not one
     if asyncio.iscoroutine(main):
         if args or kwargs:
             main.close()
@@ -169,7 +182,12 @@ def _sched_for_thread() -> Sched:
 
 
 def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
-    """Start ``fn(*args, **kwargs)`` as a new goroutine and return at once."""
+    """Start ``fn(*args, **kwargs)`` as a new goroutine and return at once.
+
+    The goroutine runs in a copy of the caller's ``contextvars`` context
+    (``ctx.run(go, fn)`` picks another). When ``fn(*args, **kwargs)``
+    returns a coroutine, the goroutine awaits it on the runtime's event loop
+    (as ``await_`` does) and its result is the coroutine's."""
     cur = getcurrent()
     if type(cur) is _Worker and callable(fn):
         # Sched.newproc's P path, inlined (hot: fan-out, skynet).
@@ -415,6 +433,19 @@ def await_(awaitable: Any) -> Any:
     if g.cancelreq and fut.cancelled():
         raise take_cancel(g)
     return fut.result()
+
+
+proc.run_coroutine = await_
+
+
+def call_fn(fn: Callable[..., Any], args: tuple, kwargs: dict | None) -> Any:
+    """``fn(*args, **kwargs)`` in a goroutine; a coroutine it returns is
+    awaited there (for the wrappers of ``WaitGroup.go`` and ``Group.go``,
+    which must see its outcome; ``go`` itself gets this from P.worker_main)."""
+    r = fn(*args, **kwargs) if kwargs else fn(*args)
+    if r is not None and proc.is_coroutine_type(type(r)):
+        r = await_(r)
+    return r
 
 
 # --------------------------------------------------------------------------

@@ -110,6 +110,7 @@ from ._runtime.runtime2 import (RUNNING, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
 from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeout,
                             is_live, new_async_sudog, new_sudog, wake, wake_all,
                             withdraw)
+from ._go import call_fn as _call_fn
 from ._go import go as _go
 from ._runtime.proc import getg
 
@@ -272,9 +273,7 @@ class WaitGroup:
 
 def _wg_run(wg: WaitGroup, fn: Callable, args: tuple, kwargs: dict) -> Any:
     try:
-        if kwargs:
-            return fn(*args, **kwargs)
-        return fn(*args)
+        return _call_fn(fn, args, kwargs)  # awaits a coroutine fn returns
     finally:
         wg.done()
 
@@ -1145,7 +1144,7 @@ class Group:
 
     def _run(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
         try:
-            return fn(*args, **kwargs)
+            return _call_fn(fn, args, kwargs)  # awaits a coroutine fn returns
         except Exception as e:  # noqa: BLE001 - errgroup collects errors
             with self._errlock:
                 first = self._err is None

@@ -81,6 +81,7 @@ every goroutine's wait reason and stack.
 from __future__ import annotations
 
 import asyncio
+import collections.abc as _abc
 import itertools
 import os
 import sys
@@ -340,6 +341,14 @@ class P(LocalQueues):
                     g.result = g.fn(args[0], args[1])
                 else:
                     g.result = g.fn(*args)
+                r = g.result
+                if r is not None and is_coroutine_type(type(r)):
+                    # fn returned a coroutine (an async def, a partial or a
+                    # lambda of one): await it on the runtime's loop on the
+                    # goroutine's behalf, as await_ does (API.md "Coroutine
+                    # functions"). The only cost on the hot path is the test.
+                    g.result = None
+                    g.result = run_coroutine(r)
             except BaseException as e:  # noqa: BLE001 - goroutine boundary
                 if sched.dead:
                     raise  # the runtime is gone: unwind (GreenletExit)
@@ -803,6 +812,32 @@ def getg() -> Goroutine | None:
     if type(cur) is _Worker:
         return cur.g
     return None
+
+
+class _CoroutineTypes(dict):
+    """type -> whether its instances are coroutines (asyncio.iscoroutine's
+    test, cached per type: one dict lookup for a goroutine that returns a
+    value). A generator is not a coroutine."""
+
+    def __missing__(self, t: type) -> bool:
+        v = issubclass(t, _abc.Coroutine)
+        if len(self) < 256:
+            self[t] = v
+        return v
+
+
+is_coroutine_type: Callable[[type], bool] = _CoroutineTypes().__getitem__
+
+
+def _no_coroutine_runner(coro: Any) -> Any:  # pragma: no cover - gmploop._go sets it
+    coro.close()
+    raise RuntimeError("gmploop's await_ is not loaded")
+
+
+#: How a goroutine whose function returned a coroutine awaits it: set to
+#: ``gmploop._go.await_`` by that module (the core does not import the layers
+#: above it).
+run_coroutine: Callable[[Any], Any] = _no_coroutine_runner
 
 
 def snapshot_context() -> Any:
