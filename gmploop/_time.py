@@ -40,9 +40,31 @@ def _send_time(c: Chan) -> None:
     c.try_send(_monotonic())
 
 
-class Timer:
+class _StopOnExit:
+    """``with`` / ``async with``: the timer or ticker is stopped on exit."""
+
+    __slots__ = ()
+
+    def stop(self) -> Any:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class Timer(_StopOnExit):
     """A single event: ``.c`` receives ``time.monotonic()`` once, after
-    ``seconds`` (at once if ``seconds <= 0``)."""
+    ``seconds`` (at once if ``seconds <= 0``). A context manager (``with``
+    and ``async with``) that stops the timer on exit."""
 
     __slots__ = ("c", "_t", "_p")
 
@@ -64,8 +86,9 @@ class Timer:
         return was
 
 
-class Ticker:
-    """Ticks on ``.c`` every ``seconds``; a slow reader misses ticks (buffer 1)."""
+class Ticker(_StopOnExit):
+    """Ticks on ``.c`` every ``seconds``; a slow reader misses ticks (buffer 1).
+    A context manager (``with`` and ``async with``) that stops it on exit."""
 
     __slots__ = ("c", "_t", "_p")
 

@@ -1096,12 +1096,12 @@ def sleep(seconds: float) -> None:
     g = getg()
     if g is None:
         if seconds > 0:
+            if _get_running_loop() is not None:
+                raise _sema.loop_thread_error("gmploop.sleep()", "asyncio.sleep(seconds)")
             time.sleep(seconds)
         return
     if seconds <= 0:
         return
-    if g.cancelreq:
-        raise take_cancel(g)
     gopark_prepare(g, W_SLEEP)
     g.waitobj = add_timer(g.p, seconds, _sleep_wake, g)  # Timer._withdraw
     gopark_commit(g)
