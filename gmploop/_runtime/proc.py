@@ -1088,7 +1088,9 @@ def _sleep_wake(g: Goroutine) -> None:
 
 
 def sleep(seconds: float) -> None:
-    """Park the goroutine for at least ``seconds``; ``time.sleep`` in a thread."""
+    """Park the goroutine for at least ``seconds``; ``time.sleep`` in a thread.
+    On an event loop's thread outside goroutines (a coroutine, a callback)
+    it would freeze the loop: ``RuntimeError`` naming ``asyncio.sleep``."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
     if seconds != seconds:
@@ -1102,6 +1104,8 @@ def sleep(seconds: float) -> None:
         return
     if seconds <= 0:
         return
+    if g.cancelreq:
+        raise take_cancel(g)
     gopark_prepare(g, W_SLEEP)
     g.waitobj = add_timer(g.p, seconds, _sleep_wake, g)  # Timer._withdraw
     gopark_commit(g)
