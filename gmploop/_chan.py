@@ -149,8 +149,16 @@ class Chan:
         if self._closed:
             lock.release()
             raise Closed("send on closed channel")
-        if self.recvq:
-            sg = self.recvq.dequeue()
+        recvq = self.recvq
+        if recvq:
+            # inline gmploop._runtime.sema.WaitQ.claim_first(recvq) -> sg
+            sg = recvq.popleft()
+            if sg.state is SG_WAITING and sg.sel is None:
+                sg.state = SG_CLAIMED
+            else:
+                recvq.appendleft(sg)
+                sg = recvq.dequeue()
+            # inline end
             if sg is not None:
                 # inline gmploop._chan.Chan._give_to_receiver(sg, value)
                 sg.elem = value
@@ -186,7 +194,7 @@ class Chan:
             lock.release()
             raise TimeoutError("send timed out")
         cur = getcurrent()
-        if type(cur) is _Worker and timeout is None and not cur.g.cancelreq:
+        if type(cur) is _Worker and timeout is None:
             g = cur.g
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_SEND) -> sg
             sg = g.sudog
@@ -195,11 +203,10 @@ class Chan:
             else:
                 sg.state = SG_WAITING
                 sg.sel = None
-                sg.elem = None
             g.status = WAITING
             g.waitreason = W_CHAN_SEND
             # inline end
-            g.waitobj = self  # what proc.cancel_parked withdraws
+            g.waitobj = self  # what a cancellation withdraws (proc.py)
             sg.elem = value
             self.sendq.enqueue(sg)
             lock.release()
@@ -326,7 +333,7 @@ class Chan:
             self._lock.release()
             raise TimeoutError("receive timed out")
         cur = getcurrent()
-        if type(cur) is _Worker and timeout is None and not cur.g.cancelreq:
+        if type(cur) is _Worker and timeout is None:
             g = cur.g
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
             sg = g.sudog
@@ -335,11 +342,10 @@ class Chan:
             else:
                 sg.state = SG_WAITING
                 sg.sel = None
-                sg.elem = None
             g.status = WAITING
             g.waitreason = W_CHAN_RECV
             # inline end
-            g.waitobj = self  # what proc.cancel_parked withdraws
+            g.waitobj = self  # what a cancellation withdraws (proc.py)
             self.recvq.enqueue(sg)
             self._lock.release()
             gopark_commit(g)
@@ -381,7 +387,7 @@ class Chan:
                 return v
             if timeout is None and not self._closed:
                 cur = getcurrent()
-                if type(cur) is _Worker and not cur.g.cancelreq:
+                if type(cur) is _Worker:
                     # Park at once (the _recv_wait goroutine path, inlined).
                     g = cur.g
                     # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
@@ -391,11 +397,10 @@ class Chan:
                     else:
                         sg.state = SG_WAITING
                         sg.sel = None
-                        sg.elem = None
                     g.status = WAITING
                     g.waitreason = W_CHAN_RECV
                     # inline end
-                    g.waitobj = self  # what proc.cancel_parked withdraws
+                    g.waitobj = self  # what a cancellation withdraws (proc.py)
                     q = self.recvq
                     # inline gmploop._runtime.sema.WaitQ.enqueue(q, sg)
                     q.append(sg)

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from ._runtime.proc import getg, gopark_commit, goready, take_cancel
+from ._runtime.proc import getg, gopark_commit, goready
 from ._runtime.runtime2 import RUNNING, WAITING, GStatus, Goroutine
 from ._runtime.sema import acquire_sudog, claim, withdraw
 
@@ -29,8 +29,6 @@ def park(reason: str) -> Any:
     g = getg()
     if g is None:
         raise RuntimeError("park() called outside a goroutine")
-    if g.cancelreq:
-        raise take_cancel(g)
     # A waiter on no queue: ready() claims it, a cancellation withdraws it,
     # both under _ready_lock, so exactly one of them wakes the goroutine.
     acquire_sudog(g, reason)

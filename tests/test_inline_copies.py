@@ -41,6 +41,7 @@ EXPECTED = {
         "gmploop._runtime.proc.goready": 2,
         "gmploop._runtime.sema.acquire_sudog": 3,
         "gmploop._runtime.sema.WaitQ.enqueue": 1,
+        "gmploop._runtime.sema.WaitQ.claim_first": 1,
     },
 }
 
@@ -160,14 +161,13 @@ def test_the_check_catches_a_drifted_copy() -> None:
             sg = g.sudog = Sudog(K_G, g)
         else:
             sg.state = SG_WAITING
-            sg.elem = None
         g.status = WAITING
         g.waitreason = W_CHAN_RECV
         # inline end
         """)
     (copy,) = find_copies(PKG / "_chan.py", src)
     assert mismatch(copy) is not None  # 'sg.sel = None' is missing
-    fixed = src.replace("    sg.elem = None\n", "    sg.sel = None\n    sg.elem = None\n")
+    fixed = src.replace("    sg.state = SG_WAITING\n", "    sg.state = SG_WAITING\n    sg.sel = None\n")
     assert fixed != src
     (copy,) = find_copies(PKG / "_chan.py", fixed)
     assert mismatch(copy) is None

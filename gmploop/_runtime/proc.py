@@ -424,6 +424,28 @@ class P(LocalQueues):
 _all_scheds: "weakref.WeakSet[Sched]" = weakref.WeakSet()
 
 
+def recheck_dead() -> None:
+    """A thread that counted as one that could wake a goroutine stopped
+    counting (an event loop executor's thread went idle, blockpool.py): make
+    every deadlock-detecting runtime whose processors all sleep run checkdead
+    again, on P0. Nothing else would: no processor goes idle again. Any
+    thread; call it after the change, which the check then sees (it reads
+    the idle list after the caller's write; a P going idle now writes the
+    idle list before it checks)."""
+    for _ in range(3):
+        try:
+            scheds = list(_all_scheds)
+            break
+        except RuntimeError:  # the WeakSet changed size meanwhile (a runtime started)
+            continue
+    else:  # pragma: no cover - three starts in a row
+        return
+    for s in scheds:
+        if (s.detect_deadlock and s.main_g is not None and not s.dead
+                and s.deadlock is None and len(s.idle) >= len(s.allp)):
+            s.allp[0].notify()
+
+
 class Sched:
     """One gmploop runtime: its processors, global queue and bookkeeping."""
 
@@ -886,6 +908,11 @@ def gopark_commit(g: Goroutine) -> Any:
     sched = p.sched
     if sched.dead:
         raise _greenlet_exit()
+    if g.cancelreq:  # asked before the park: withdraw it at once
+        w = g.waitobj
+        if w is not None and getattr(w, "_withdraw", w)(g.sudog):
+            g.status = RUNNING
+            raise take_cancel(g)
     if not g.tracked:
         g.tracked = True
         p.allgs.add(g)
@@ -961,10 +988,11 @@ def gopark(reason: str) -> Any:
 #    the operation performed nothing: ``g.param = _CANCELED`` and goready;
 #    ``gopark_commit`` then raises ``Canceled``. If a waker won, the operation
 #    completes and the request stays for the next blocking operation.
-# 3. Every operation that is about to wait checks ``g.cancelreq`` first
-#    (``sema.caller_goroutine``, ``sema.block``, the inlined channel paths,
-#    sleep, gosched, await_), so a request that arrived before the park began
-#    is seen there. ``take_cancel`` delivers it once.
+# 3. ``gopark_commit``, the one place every park goes through, checks
+#    ``g.cancelreq`` before it switches away: a request that came before the
+#    park began withdraws the wait there, the same way. ``gosched`` (not a
+#    park) checks on entry and on return. ``take_cancel`` delivers a request
+#    once.
 #
 # A stale ``g.waitobj`` (from a finished park) is harmless: its sudog is no
 # longer WAITING (claimed or withdrawn), so withdrawing it again fails.
@@ -1104,8 +1132,6 @@ def sleep(seconds: float) -> None:
         return
     if seconds <= 0:
         return
-    if g.cancelreq:
-        raise take_cancel(g)
     gopark_prepare(g, W_SLEEP)
     g.waitobj = add_timer(g.p, seconds, _sleep_wake, g)  # Timer._withdraw
     gopark_commit(g)

@@ -51,8 +51,7 @@ from typing import Any, Callable
 
 from greenlet import getcurrent
 
-from .proc import (_Worker, _get_running_loop, add_timer, goready, gopark_commit,
-                   take_cancel)
+from .proc import _Worker, _get_running_loop, add_timer, goready, gopark_commit
 from .runtime2 import (K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
                        SG_WAITING, WAITING, SelectDone, Sudog)
 
@@ -111,6 +110,17 @@ class WaitQ(deque):
             taken = self.pop()
         assert taken is sg
         sg.state = SG_CLAIMED
+
+    def claim_first(self) -> Sudog | None:
+        """``dequeue()`` of a non-empty queue, quick when its head is a plain
+        live waiter (the common case; hot paths inline this)."""
+        sg = self.popleft()
+        if sg.state is SG_WAITING and sg.sel is None:
+            sg.state = SG_CLAIMED
+        else:
+            self.appendleft(sg)
+            sg = self.dequeue()
+        return sg
 
     def claim_all(self) -> list[Sudog]:
         """Pop and claim every live waiter, in order (caller holds the lock;
@@ -176,15 +186,11 @@ def loop_thread_error(what: str, alt: str) -> RuntimeError:
 
 
 def caller_goroutine(what: str, alt: str):
-    """The running goroutine, or None for a plain thread, about to wait.
-    Raises RuntimeError on an event loop's thread outside goroutines (blocking
-    would freeze it), and a goroutine's pending ``Canceled``."""
+    """The running goroutine, or None for a plain thread. Raises RuntimeError
+    on an event loop's thread outside goroutines (blocking would freeze it)."""
     cur = getcurrent()
     if type(cur) is _Worker:
-        g = cur.g
-        if g.cancelreq:
-            raise take_cancel(g)
-        return g
+        return cur.g
     if _get_running_loop() is not None:
         raise loop_thread_error(what, alt)
     return None
@@ -193,14 +199,19 @@ def caller_goroutine(what: str, alt: str):
 def acquire_sudog(g, reason: str) -> Sudog:
     """A WAITING sudog for goroutine ``g``, which is marked WAITING (Go's
     acquireSudog + gopark's first half). Reuses ``g.sudog`` only when a waker
-    took it off its queue (step 6 of the header)."""
+    took it off its queue (step 6 of the header).
+
+    A reused sudog gets back its state and loses its select claim; ``elem``,
+    ``ok`` and ``success`` are left as they are, because every waiter writes
+    ``elem`` before it publishes (or never reads it) and every waker writes
+    all three before it wakes (a received value stays referenced until the
+    goroutine's next wait, as it would in a local variable)."""
     sg = g.sudog
     if sg is None or sg.state is not SG_CLAIMED:
         sg = g.sudog = Sudog(K_G, g)
     else:
         sg.state = SG_WAITING
         sg.sel = None
-        sg.elem = None
     g.status = WAITING
     g.waitreason = reason
     return sg
@@ -298,10 +309,7 @@ def block(sg: Sudog, timeout: float | None, withdraw_: Callable[[Sudog], bool]) 
     lock. ``withdraw_(sg)`` takes the lock itself and calls ``withdraw``."""
     if sg.kind == K_G:
         g = sg.g
-        g.waitobj = withdraw_  # what proc.cancel_parked withdraws
-        if g.cancelreq and withdraw_(sg):  # asked before the park began
-            g.status = RUNNING
-            raise take_cancel(g)
+        g.waitobj = withdraw_  # what a cancellation withdraws (proc.py)
         if timeout is None:
             gopark_commit(g)
             return True
