@@ -330,7 +330,14 @@ async def _ajoin(self: Goroutine, timeout: float | None = None) -> Any:
             return _outcome(self)
         sg = new_async_sudog(loop)
         jq.q.enqueue(sg)
-    if not await ablock(sg, timeout, jq.withdraw):
+    try:
+        ok = await ablock(sg, timeout, jq.withdraw)
+    except asyncio.CancelledError:
+        # As awaiting a Task: cancelling the awaiter cancels the goroutine
+        # (asyncio.wait_for(g, t) does); asyncio.shield(g) protects it.
+        self.cancel()
+        raise
+    if not ok:
         raise TimeoutError(f"goroutine {self.id} did not finish in time")
     return _outcome(self)
 

@@ -105,7 +105,7 @@ import time
 from _thread import allocate_lock
 from typing import Any, Callable
 
-from ._runtime.runtime2 import (RUNNING, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
+from ._runtime.runtime2 import (RUNNING, Canceled, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
                                 W_SEMACQUIRE, W_SYNC_WAIT, Goroutine)
 from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeout,
                             is_live, new_async_sudog, new_sudog, wake, wake_all,
@@ -1115,22 +1115,33 @@ class Semaphore:
 
 
 class Group:
-    """Go's ``errgroup.Group``: run goroutines, wait for all, get the first
-    error.
+    """Go's ``errgroup.Group``, structured: run goroutines, wait for all, get
+    the first error, and cancel the others when one fails.
 
-    ``go(fn, *args, **kwargs)`` starts one; ``wait()`` / ``await group``
+    ``go(fn, *args, **kwargs)`` starts a member; ``wait()`` / ``await group``
     waits for all of them, then re-raises the first exception any of them
-    raised. ``Group(ctx)`` derives ``group.ctx`` from ``ctx``
-    (``errgroup.WithContext``): it is cancelled at the first error or when
-    ``wait`` returns; ``ctx`` itself is left alone. ``set_limit(n)`` bounds
-    how many run at once: ``go`` then waits for a slot (``ago`` in a
+    raised. At that first exception the group cancels its other members
+    (``Goroutine.cancel``) and ``group.ctx``; ``cancel_on_error=False`` keeps
+    Go's plain errgroup (members are not cancelled). ``Group(ctx)`` derives
+    ``group.ctx`` from ``ctx`` (``errgroup.WithContext``): cancelled at the
+    first error or when ``wait`` returns; ``ctx`` itself is left alone.
+    ``with Group() as grp:`` / ``async with``: the exit waits as ``wait()``
+    does; an exception from the body (or cancellation of the waiter) cancels
+    the members, waits for them, and propagates. ``join()``/``await`` on a
+    member give its own result or exception; members' exceptions are not
+    passed to ``excepthook`` (the group reports them). ``set_limit(n)``
+    bounds how many run at once: ``go`` then waits for a slot (``ago`` in a
     coroutine; ``try_go`` does not wait).
     """
 
-    __slots__ = ("ctx", "_cancel", "_wg", "_sem", "_err", "_errlock")
+    __slots__ = ("ctx", "_cancel", "_wg", "_sem", "_err", "_errlock", "_members",
+                 "_cancel_on_error", "_aborted")
 
-    def __init__(self, ctx: Any = None) -> None:
+    def __init__(self, ctx: Any = None, cancel_on_error: bool = True) -> None:
         from ._context import Context, with_cancel
+        if not isinstance(cancel_on_error, bool):
+            raise TypeError(f"cancel_on_error must be a bool, not "
+                            f"{type(cancel_on_error).__name__}")
         self._cancel = None
         self.ctx = None
         if ctx is not None:
@@ -1141,8 +1152,17 @@ class Group:
         self._sem: Semaphore | None = None
         self._err: BaseException | None = None
         self._errlock = allocate_lock()
+        # Members that may still run (guarded by _errlock); a member that has
+        # finished may linger until the next abort or wait.
+        self._members: set[Goroutine] = set()
+        self._cancel_on_error = cancel_on_error
+        self._aborted = False  # members are being cancelled: new ones are too
+
+    # -- members -----------------------------------------------------------------
 
     def _run(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        me = getg()
+        me.quiet = True  # the group reports its members' errors
         try:
             return _call_fn(fn, args, kwargs)  # awaits a coroutine fn returns
         except Exception as e:  # noqa: BLE001 - errgroup collects errors
@@ -1150,23 +1170,46 @@ class Group:
                 first = self._err is None
                 if first:
                     self._err = e
-            if first and self._cancel is not None:
-                self._cancel()
-            return None
+            if first:
+                if self._cancel is not None:
+                    self._cancel()
+                if self._cancel_on_error:
+                    self._abort()
+            raise  # join() on the member gives its own exception
         finally:
+            with self._errlock:
+                self._members.discard(me)
             if self._sem is not None:
                 self._sem.release(1)
             self._wg.add(-1)
 
+    def _abort(self) -> None:
+        """Cancel every member (but the caller), and every later one."""
+        me = getg()
+        with self._errlock:
+            self._aborted = True
+            members = list(self._members)
+            self._members.clear()
+        for g in members:
+            if g is not me:
+                g.cancel()
+
     def _start(self, fn: Callable, args: tuple, kwargs: dict) -> Goroutine:
         self._wg.add(1)
         try:
-            return _go(self._run, fn, args, kwargs)
+            g = _go(self._run, fn, args, kwargs)
         except BaseException:
             self._wg.add(-1)
             if self._sem is not None:
                 self._sem.release(1)
             raise
+        with self._errlock:
+            aborted = self._aborted
+            if not aborted and not g.done():
+                self._members.add(g)
+        if aborted:
+            g.cancel()
+        return g
 
     def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
         """Start ``fn(*args, **kwargs)`` in a goroutine of the group; with a
@@ -1212,9 +1255,13 @@ class Group:
         else:
             self._sem = Semaphore(n)
 
+    # -- waiting -------------------------------------------------------------------
+
     def _finish(self) -> None:
         if self._cancel is not None:
             self._cancel()
+        with self._errlock:
+            self._members.clear()
         if self._err is not None:
             raise self._err
 
@@ -1232,6 +1279,60 @@ class Group:
     def __await__(self):
         """``await group``: ``wait()`` without blocking the event loop."""
         return self._await().__await__()
+
+    def _cancel_all(self) -> None:
+        if self._cancel is not None:
+            self._cancel()
+        self._abort()
+
+    def __enter__(self) -> "Group":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is None:
+            try:
+                self._wg.wait()
+            except Canceled:  # the waiter was cancelled: so are the members
+                self._cancel_all()
+                self._wg.wait()
+                self._finish_quietly()
+                raise
+            self._finish()
+            return
+        self._cancel_all()
+        self._wg.wait()
+        self._finish_quietly()
+
+    async def __aenter__(self) -> "Group":
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is None:
+            try:
+                await self._wg._await()
+            except asyncio.CancelledError:  # the task was cancelled: so are the members
+                self._cancel_all()
+                await self._wg._await()
+                self._finish_quietly()
+                raise
+            self._finish()
+            return
+        self._cancel_all()
+        await self._wg._await()
+        self._finish_quietly()
+
+    def _finish_quietly(self) -> None:
+        # The body's exception (or cancellation) propagates; the members'
+        # first error stays readable as group.error.
+        try:
+            self._finish()
+        except BaseException:  # noqa: BLE001
+            pass
+
+    @property
+    def error(self) -> BaseException | None:
+        """The first exception a member raised, or None."""
+        return self._err
 
     def __repr__(self) -> str:
         return f"<Group running={self._wg._n} error={self._err!r}>"
