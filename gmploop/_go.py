@@ -26,6 +26,7 @@ from ._runtime.sema import (JoinQ, ablock, block, caller_goroutine, check_timeou
                             new_async_sudog, new_sudog)
 
 excepthook = proc.default_excepthook
+_getframe = sys._getframe
 
 
 # --------------------------------------------------------------------------
@@ -196,6 +197,10 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
         c = cur.gr_context  # proc.snapshot_context(), inlined
         if c:
             g.ctx = c.copy()
+        f = _getframe(1)  # the go statement, for "created by" (Goroutine.go_code)
+        g.go_code = f.f_code
+        g.go_lasti = f.f_lasti
+        g.parent_goid = cur.g.id
         p.ncreated += 1
         p.newq.append(g)
         if FREE_THREADED and p.sched.idle:  # pragma: no cover
@@ -203,6 +208,11 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
         return g
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+    try:
+        f = _getframe(1)
+        origin = (f.f_code, f.f_lasti, 0)  # created outside any goroutine
+    except ValueError:  # called straight from C at a thread's base
+        origin = None
     p = current_p()
     if p is not None:
         sched = p.sched
@@ -211,9 +221,9 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
             # goroutine goes to the global queue and another processor is
             # woken, so it does not hold up the loop (API.md: "goroutines
             # started from it run on all processors").
-            return sched.newproc(fn, args, kwargs, None, avoid=p)
-        return sched.newproc(fn, args, kwargs, p)
-    return _sched_for_thread().newproc(fn, args, kwargs, None)
+            return sched.newproc(fn, args, kwargs, None, avoid=p, origin=origin)
+        return sched.newproc(fn, args, kwargs, p, origin=origin)
+    return _sched_for_thread().newproc(fn, args, kwargs, None, origin=origin)
 
 
 def current() -> Goroutine | None:
@@ -270,7 +280,7 @@ def dump_goroutines(file: Any = None) -> None:
     if file is None:
         file = sys.stderr
     s = _any_sched()
-    text = proc.format_goroutines(s) if s is not None else ""
+    text = proc.format_goroutines(s, names=True) if s is not None else ""
     file.write(text if text else "no goroutines\n")
 
 

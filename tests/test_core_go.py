@@ -415,6 +415,66 @@ def test_stats_and_dump(run):
     assert "in main" in text  # the running main goroutine's stack
 
 
+def test_dump_shows_names_and_where_each_goroutine_was_created(run):
+    """Every goroutine's name, and Go's "created by FUNC at FILE:LINE in
+    goroutine N" (issue 9, finding 4)."""
+    def waiter(c):
+        c.recv(timeout=T)
+
+    def spawner(c, lines):
+        lines.append(sys._getframe().f_lineno + 1)
+        g = gmploop.go(waiter, c)
+        g.name = "grandchild"
+        c.recv(timeout=T)
+        return g.id
+
+    def main():
+        c, lines = Chan(), []
+        lines.append(sys._getframe().f_lineno + 1)
+        child = gmploop.go(spawner, c, lines)
+        deadline = time.monotonic() + T
+        while gmploop.num_goroutine() < 3 or child.status is not GStatus.WAITING:
+            assert time.monotonic() < deadline
+            gmploop.sleep(0.001)
+        buf = io.StringIO()
+        gmploop.dump_goroutines(buf)
+        for _ in range(2):
+            c.send(None, timeout=T)
+        return buf.getvalue(), lines, gmploop.current().id, child.id, child.join(T)
+
+    text, (main_line, spawn_line), main_id, child_id, grandchild_id = run(main)
+    blocks = {int(b.split()[1]): b for b in text.split("\n\n") if b.startswith("goroutine")}
+    assert blocks[main_id].startswith(f"goroutine {main_id} (goroutine-{main_id}) [running]:")
+    assert "created by" not in blocks[main_id]  # run() made it, as Go's main
+    here = __file__
+    assert blocks[child_id].startswith(f"goroutine {child_id} (goroutine-{child_id}) [chan receive]:")
+    assert (f"created by test_dump_shows_names_and_where_each_goroutine_was_created."
+            f"<locals>.main at {here}:{main_line} in goroutine {main_id}") in blocks[child_id]
+    assert blocks[grandchild_id].startswith(f"goroutine {grandchild_id} (grandchild) [")
+    assert (f"created by test_dump_shows_names_and_where_each_goroutine_was_created."
+            f"<locals>.spawner at {here}:{spawn_line} in goroutine {child_id}"
+            ) in blocks[grandchild_id]
+
+
+def test_dump_created_outside_goroutines(procs):
+    """A goroutine started by a coroutine has no creating goroutine: the line
+    names the function and place only."""
+    async def main():
+        c = Chan()
+        line = sys._getframe().f_lineno + 1
+        g = gmploop.go(c.recv, timeout=T)
+        buf = io.StringIO()
+        gmploop.dump_goroutines(buf)
+        await c.asend(1, timeout=T)
+        await g
+        return buf.getvalue(), line, g.id
+
+    text, line, gid = gmploop.run(main(), procs=procs)
+    block = next(b for b in text.split("\n\n") if b.startswith(f"goroutine {gid} "))
+    assert block.rstrip().endswith(f"created by test_dump_created_outside_goroutines."
+                                   f"<locals>.main at {__file__}:{line}")
+
+
 def test_reuse_of_greenlets(run):
     def main():
         for _ in range(5):

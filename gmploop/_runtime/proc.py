@@ -587,12 +587,15 @@ class Sched:
     # -- goroutine creation --------------------------------------------------
 
     def newproc(self, fn: Callable, args: tuple, kwargs: dict | None,
-                p: P | None, avoid: P | None = None) -> Goroutine:
+                p: P | None, avoid: P | None = None, origin: tuple | None = None) -> Goroutine:
         """Create a goroutine and queue it: on ``p`` when called on p's thread,
         else on the global queue (Go's newproc), waking an idle P (P0 first,
-        unless ``avoid`` names it)."""
+        unless ``avoid`` names it). ``origin``: (go_code, go_lasti,
+        parent_goid), see ``Goroutine``."""
         g = Goroutine(_next_goid(), fn, args, kwargs or None)
         g.ctx = snapshot_context()
+        if origin is not None:
+            g.go_code, g.go_lasti, g.parent_goid = origin
         if p is not None:
             p.ncreated += 1
             p.newq.append(g)
@@ -1212,9 +1215,32 @@ _CORE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _PKG_DIR = os.path.dirname(_CORE_DIR.rstrip(os.sep)) + os.sep
 
 
-def format_goroutine(g: Goroutine) -> str:
+def _line_at(code: Any, lasti: int) -> int:
+    """The source line of the instruction at byte offset ``lasti``."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
+def created_by(g: Goroutine) -> str | None:
+    """Go's "created by" line: the function that called go(), where, and
+    from which goroutine. Worked out only here, from what go() kept (a code
+    object and an offset), so creating a goroutine stays cheap."""
+    code = getattr(g, "go_code", None)
+    if code is None:
+        return None
+    lasti, parent = g.go_lasti, g.parent_goid
+    text = f"created by {code.co_qualname} at {code.co_filename}:{_line_at(code, lasti)}"
+    return f"{text} in goroutine {parent}" if parent else text
+
+
+def format_goroutine(g: Goroutine, names: bool = False) -> str:
+    """One goroutine as Go prints it in a traceback. ``names``: show the
+    name also when it is the default ``goroutine-<id>`` (dump_goroutines);
+    deadlock reports show only names given by the program, as Go's do."""
     head = f"goroutine {g.id} [{_state_word(g)}]:"
-    if g._name is not None:
+    if names or g._name is not None:
         head = f"goroutine {g.id} ({g.name}) [{_state_word(g)}]:"
     lines = [head]
     frame = None
@@ -1236,11 +1262,14 @@ def format_goroutine(g: Goroutine) -> str:
     elif g.fn is not None:
         fn = g.fn
         lines.append(f"  created, not yet started: {getattr(fn, '__qualname__', repr(fn))}")
+    origin = created_by(g)
+    if origin is not None:
+        lines.append("  " + origin)
     return "\n".join(lines) + "\n"
 
 
-def format_goroutines(sched: Sched) -> str:
-    return "\n".join(format_goroutine(g) for g in _all_goroutines(sched))
+def format_goroutines(sched: Sched, names: bool = False) -> str:
+    return "\n".join(format_goroutine(g, names) for g in _all_goroutines(sched))
 
 
 def stats(sched: Sched) -> dict:

@@ -87,7 +87,14 @@ class Goroutine:
     __slots__ = (
         "id", "_name", "fn", "args", "kwargs", "status", "glet", "p", "param",
         "waitreason", "result", "exc", "joinq", "tracked", "sudog", "cancelreq",
-        "waitobj", "quiet", "ctx", "__weakref__",
+        "waitobj", "quiet", "ctx",
+        # Where it was created, for dump_goroutines' "created by" line: the
+        # code object and instruction offset of the go() call and the
+        # creating goroutine's id (0: created outside goroutines). Set by
+        # go() (no traceback, no allocation but an int), left unset for the
+        # main goroutine; read with getattr(g, "go_code", None).
+        "go_code", "go_lasti", "parent_goid",
+        "__weakref__",
     )
 
     def __init__(self, gid: int, fn: Any, args: tuple, kwargs: dict | None) -> None:
