@@ -18,8 +18,8 @@ from ._go import run as run
 from ._go import set_max_procs as set_max_procs
 from ._go import shutdown as shutdown
 from ._go import stats as stats
+from . import _loop
 from ._loop import GMPEventLoop as GMPEventLoop
-from ._loop import GMPPolicy as GMPPolicy
 from ._loop import install as install
 from ._loop import new_event_loop as new_event_loop
 from ._runtime.proc import Deadlock as Deadlock
@@ -63,3 +63,13 @@ __all__ = [
     "background", "with_cancel", "with_timeout", "with_deadline", "with_value",
     "Context", "Canceled", "DeadlineExceeded",
 ]
+if _loop._policy_api() is None:  # Python 3.16 on: asyncio has no policies
+    __all__.remove("GMPPolicy")
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    # GMPPolicy is made on first use: asyncio's policy classes are deprecated
+    # from Python 3.14 on, and importing gmploop must not touch them.
+    if name == "GMPPolicy":
+        return _loop._gmp_policy_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,8 @@ The program's top level *is* the main goroutine (Go's ``main.main``): it can
 call ``go``, use channels and block on them directly, with no ``gmploop.run``
 of its own. It runs as module ``__main__`` with ``sys.argv = [script, args...]``
 and ``sys.path[0]`` set to the script's directory, as ``python script.py``
-would, under ``gmploop.run`` with ``GMPPolicy`` installed as asyncio's policy.
+would, under ``gmploop.run`` with ``GMPPolicy`` installed as asyncio's policy
+(where asyncio has policies: up to Python 3.15; installing it does not warn).
 
 Exit status, as Go's and Python's:
 
@@ -40,7 +41,6 @@ import runpy
 import sys
 import traceback
 import types
-import warnings
 from typing import Any, Callable, Sequence
 
 USAGE = """\
@@ -307,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     import gmploop
+    from gmploop import _loop
 
     assert target is not None
     saved_argv, saved_path0 = sys.argv, (sys.path[0] if sys.path else None)
@@ -329,12 +330,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _set_path0("")
         runner = lambda: _run_code(target)  # noqa: E731
 
-    with warnings.catch_warnings():
-        # set_event_loop_policy is deprecated from Python 3.14 on; still the
-        # way to make every new loop a GMPEventLoop.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        old_policy = asyncio.get_event_loop_policy()
-        asyncio.set_event_loop_policy(gmploop.GMPPolicy(procs))
+    # Where asyncio has event loop policies, GMPPolicy makes every loop the
+    # program asks asyncio for a GMPEventLoop. They are deprecated from Python
+    # 3.14 on, but this is gmploop's doing, not the program's: set it through
+    # the calls that do not warn (_loop.set_policy). From 3.16 on there are no
+    # policies: asyncio.run and gmploop.run in the main goroutine still run
+    # in place on the runtime's loop (_InPlace).
+    old_policy = _loop.get_policy()
+    if old_policy is not None:
+        _loop.set_policy(_loop._new_policy(procs))
 
     in_place = _InPlace()
 
@@ -368,9 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.argv = saved_argv
         if saved_path0 is not None:
             sys.path[0] = saved_path0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            asyncio.set_event_loop_policy(old_policy)
+        if old_policy is not None:
+            _loop.set_policy(old_policy)
 
 
 if __name__ == "__main__":

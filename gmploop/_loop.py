@@ -1,4 +1,5 @@
-"""The asyncio face of the runtime: ``GMPEventLoop``, ``GMPPolicy``, ``install``.
+"""The asyncio face of the runtime: ``GMPEventLoop``, ``new_event_loop``, and the
+legacy ``GMPPolicy``/``install``.
 
 A ``GMPEventLoop`` *is* processor P0's event loop: uvloop's loop where uvloop
 installs, the stdlib selector loop otherwise, with the scheduler attached. While
@@ -23,9 +24,12 @@ docs/asyncio.md lists what is left):
    Python warns about it, instead of a task left pending on the loop).
 3. ``close`` stops the runtime's threads (P1..Pn and sysmon) and waits for
    them, so a closed loop leaves no thread behind.
-4. Task factories are called as the running Python's stdlib calls them
-   (``factory(loop, coro)`` unless a context is given); uvloop always passes
-   ``context=``, which breaks factories written to the documented signature.
+4. Task factories are called as the running Python's stdlib calls them:
+   up to 3.13 ``factory(loop, coro)`` unless a context is given (uvloop always
+   passes ``context=``, which breaks factories written to the documented
+   signature); from 3.14 on ``factory(loop, coro, **kwargs)`` with exactly the
+   keywords given to ``create_task``, ``name`` included (uvloop passes
+   ``context=`` and ``eager_start=`` always and names the task itself).
 5. ``remove_reader``/``remove_writer`` return whether a callback was
    registered (uvloop returns None); ``subprocess_shell`` rejects a non-string
    command with ``ValueError`` as the stdlib does.
@@ -38,21 +42,34 @@ docs/asyncio.md lists what is left):
    wakes it to run that Python-level handler. SIGCHLD stays uvloop's (it
    watches subprocesses with it).
 
+7. ``GMPPolicy`` (an ``asyncio.DefaultEventLoopPolicy``) is made on first
+   use, not at import: Python 3.14 deprecates the policy classes (importing
+   gmploop must not warn) and 3.16 removes them (importing gmploop must not
+   break). Policies are the legacy path; ``GMPPolicy()`` and ``install()``
+   warn from 3.14 on, as asyncio's own policy calls do.
+
 None of these touch a hot path: ``create_task``, ``call_soon`` and transports
 are uvloop's own, unwrapped.
+
+The default executor (``run_in_executor(None, ...)``, ``asyncio.to_thread``)
+is ``blockpool.LoopExecutor`` unless ``set_default_executor`` chose another:
+its idle threads do not hide a deadlock from ``run`` (API.md "Running").
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
 import logging
 import signal
 import sys
 import threading
+import warnings
 from typing import Any, Callable
 
 from ._runtime import config
+from ._runtime.blockpool import LoopExecutor
 from ._runtime.proc import Sched, _get_running_loop, _uvloop
 
 _Base: Any = _uvloop.Loop if _uvloop is not None else asyncio.SelectorEventLoop
@@ -132,6 +149,7 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
         self._gmp_readers: set[int] = set()
         self._gmp_writers: set[int] = set()
         self._gmp_signal_handlers: dict[int, asyncio.Handle] = {}
+        self._gmp_executor_set = False  # a default executor was installed
 
     @property
     def procs(self) -> int:
@@ -196,6 +214,22 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
         self._gmp_readers.clear()
         self._gmp_writers.clear()
 
+    # -- the default executor (header) -------------------------------------------
+
+    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> Any:
+        """Run ``func(*args)`` in ``executor``; ``None``: the default one, made
+        on first use (a ``blockpool.LoopExecutor`` unless one was set)."""
+        if executor is None and not self._gmp_executor_set and not self.is_closed():
+            self._gmp_executor_set = True
+            super().set_default_executor(LoopExecutor())
+        return super().run_in_executor(executor, func, *args)
+
+    def set_default_executor(self, executor: Any) -> None:
+        """Use ``executor`` for ``run_in_executor(None, ...)``; its threads
+        count as user threads for deadlock detection."""
+        super().set_default_executor(executor)
+        self._gmp_executor_set = True
+
     # -- stdlib-compatible corners (header, 4. and 5.) --------------------------
 
     if sys.version_info < (3, 14):
@@ -211,6 +245,27 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
             f = super().get_task_factory()
             return getattr(f, "__wrapped__", f)
 
+    elif _uvloop is not None:
+        def set_task_factory(self, factory: Callable[..., Any] | None) -> None:
+            """Set the task factory used by ``create_task``; it is called as
+            ``factory(loop, coro, **kwargs)`` with the keywords given to
+            ``create_task`` (``name``, ``context``, ``eager_start``)."""
+            if factory is not None and not callable(factory):
+                raise TypeError("task factory must be a callable or None")
+            super().set_task_factory(factory)
+            if factory is None:
+                self.__dict__.pop("create_task", None)
+            else:
+                # Only while a factory is set: no factory, uvloop's own
+                # create_task, unwrapped.
+                self.create_task = self._gmp_create_task_with_factory
+
+        def _gmp_create_task_with_factory(self, coro: Any, **kwargs: Any) -> Any:
+            # The stdlib's create_task (3.14 on) with a factory set.
+            if self.is_closed():
+                raise RuntimeError("Event loop is closed")
+            return super().get_task_factory()(self, coro, **kwargs)
+
     # -- signals (header, 6.) -------------------------------------------------
 
     def add_signal_handler(self, sig: int, callback: Callable[..., Any], *args: Any) -> None:
@@ -220,7 +275,7 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
             return super().add_signal_handler(sig, callback, *args)  # uvloop's own use
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("add_signal_handler() can only be called from the main thread")
-        if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
+        if asyncio.iscoroutine(callback) or inspect.iscoroutinefunction(callback):
             raise TypeError("coroutines cannot be used with add_signal_handler()")
         _check_signal(sig)
         if self.is_closed():
@@ -322,21 +377,122 @@ def new_event_loop(procs: int | None = None) -> GMPEventLoop:
     return GMPEventLoop(procs)
 
 
-class GMPPolicy(asyncio.DefaultEventLoopPolicy):
-    """Event loop policy whose loops are ``GMPEventLoop`` s:
-    ``asyncio.set_event_loop_policy(GMPPolicy())``."""
+# -- the legacy path: event loop policies (header, 7.) -------------------------
 
-    def __init__(self, procs: int | None = None) -> None:
-        super().__init__()
-        self._procs = procs if procs is None else check_procs(procs)
+#: Python 3.14 deprecates asyncio's event loop policies (removal in 3.16).
+_POLICIES_DEPRECATED = sys.version_info >= (3, 14)
 
-    def new_event_loop(self) -> GMPEventLoop:
-        return GMPEventLoop(self._procs)
+_LEGACY = ("{} is deprecated, as asyncio's event loop policies are since Python "
+           "3.14 (slated for removal in 3.16): use asyncio.run(main(), "
+           "loop_factory=gmploop.new_event_loop) or gmploop.run(main)")
+
+
+def _policy_api() -> tuple[Callable[[], Any], Callable[[Any], None], type] | None:
+    """``(get_policy, set_policy, default_policy_class)``, none of which warns;
+    None where asyncio has no event loop policies (3.16 on)."""
+    if not hasattr(asyncio, "set_event_loop_policy"):
+        return None
+    if not _POLICIES_DEPRECATED:
+        return (asyncio.get_event_loop_policy, asyncio.set_event_loop_policy,
+                asyncio.DefaultEventLoopPolicy)
+    # 3.14 and 3.15: the public names warn; the private ones they wrap do not.
+    events = asyncio.events
+    impl = getattr(asyncio, "windows_events" if sys.platform == "win32" else "unix_events", None)
+    get = getattr(events, "_get_event_loop_policy", None)
+    set_ = getattr(events, "_set_event_loop_policy", None)
+    base = getattr(impl, "_DefaultEventLoopPolicy", None)
+    if get is None or set_ is None or base is None:
+        return None
+    return get, set_, base
+
+
+_policy_lock = threading.Lock()
+_policy_class: type | None = None
+
+
+def _gmp_policy_class() -> type:
+    """``GMPPolicy``, made on first use (so that importing gmploop never
+    touches asyncio's deprecated policy classes)."""
+    global _policy_class
+    with _policy_lock:
+        if _policy_class is not None:
+            return _policy_class
+        api = _policy_api()
+        if api is None:
+            raise AttributeError(
+                "gmploop.GMPPolicy: this Python's asyncio has no event loop policies; "
+                "use asyncio.run(main(), loop_factory=gmploop.new_event_loop) or gmploop.run(main)")
+        base = api[2]
+
+        class GMPPolicy(base):  # type: ignore[misc, valid-type]
+            """Event loop policy whose loops are ``GMPEventLoop`` s:
+            ``asyncio.set_event_loop_policy(GMPPolicy())``. The legacy path
+            (policies are deprecated from Python 3.14 on, and creating one
+            warns there): prefer ``loop_factory=gmploop.new_event_loop``."""
+
+            def __init__(self, procs: int | None = None) -> None:
+                if _POLICIES_DEPRECATED:
+                    warnings.warn(_LEGACY.format("gmploop.GMPPolicy"), DeprecationWarning,
+                                  stacklevel=2)
+                self._gmp_init(procs)
+
+            def _gmp_init(self, procs: int | None) -> None:
+                base.__init__(self)
+                self._procs = procs if procs is None else check_procs(procs)
+
+            def new_event_loop(self) -> GMPEventLoop:
+                return GMPEventLoop(self._procs)
+
+        GMPPolicy.__module__ = "gmploop"
+        GMPPolicy.__qualname__ = "GMPPolicy"
+        _policy_class = GMPPolicy
+        return GMPPolicy
+
+
+def _new_policy(procs: int | None = None) -> Any:
+    """A ``GMPPolicy(procs)`` made without the deprecation warning (for
+    gmploop's own use: ``install``, ``python -m gmploop``)."""
+    cls = _gmp_policy_class()
+    policy = cls.__new__(cls)
+    policy._gmp_init(procs)
+    return policy
+
+
+def get_policy() -> Any:
+    """asyncio's current event loop policy, read without a warning; None
+    where asyncio has no policies."""
+    api = _policy_api()
+    return None if api is None else api[0]()
+
+
+def set_policy(policy: Any) -> None:
+    """Set asyncio's event loop policy without a warning (no-op where asyncio
+    has no policies and ``policy`` is None)."""
+    api = _policy_api()
+    if api is None:
+        if policy is not None:
+            raise RuntimeError("this Python's asyncio has no event loop policies")
+        return
+    api[1](policy)
 
 
 def install() -> None:
-    """Set ``GMPPolicy()`` as asyncio's event loop policy."""
-    asyncio.set_event_loop_policy(GMPPolicy())
+    """Set ``GMPPolicy()`` as asyncio's event loop policy. The legacy path: it
+    warns from Python 3.14 on, as ``asyncio.set_event_loop_policy`` does, and
+    raises ``RuntimeError`` where asyncio has no policies (3.16 on)."""
+    if _policy_api() is None:
+        raise RuntimeError(
+            "gmploop.install(): this Python's asyncio has no event loop policies; "
+            "use asyncio.run(main(), loop_factory=gmploop.new_event_loop) or gmploop.run(main)")
+    if _POLICIES_DEPRECATED:
+        warnings.warn(_LEGACY.format("gmploop.install()"), DeprecationWarning, stacklevel=2)
+    set_policy(_new_policy())
 
 
-GMPEventLoop.__module__ = GMPPolicy.__module__ = "gmploop"
+def __getattr__(name: str) -> Any:
+    if name == "GMPPolicy":
+        return _gmp_policy_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+GMPEventLoop.__module__ = "gmploop"

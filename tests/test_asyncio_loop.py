@@ -497,9 +497,16 @@ def test_debug_mode_reports_slow_callbacks(arun, caplog):
 
 
 def test_task_factory_called_as_stdlib_calls_it(arun):
-    """A factory written to the documented ``(loop, coro)`` signature works,
-    and gets ``context=`` only when one is given (uvloop passes it always)."""
+    """A factory is called as the running Python's stdlib calls it. Up to
+    3.13: ``factory(loop, coro)``, with ``context=`` only when one is given
+    (uvloop passes it always), and the task is named afterwards. From 3.14 on:
+    ``factory(loop, coro, **kwargs)`` with exactly the keywords given to
+    ``create_task``, ``name`` included (uvloop passes ``context=`` and
+    ``eager_start=`` always), so a two-argument factory refuses a name."""
+    new_call = sys.version_info >= (3, 14)
+
     async def body():
+        import contextvars
         loop = asyncio.get_running_loop()
         calls = []
 
@@ -513,16 +520,28 @@ def test_task_factory_called_as_stdlib_calls_it(arun):
 
         loop.set_task_factory(factory)
         same = loop.get_task_factory() is factory
-        await loop.create_task(asyncio.sleep(0), name="n")
-        import contextvars
+        named = loop.create_task(asyncio.sleep(0), name="n")
+        await named
         await loop.create_task(asyncio.sleep(0), context=contextvars.copy_context())
+        if new_call:
+            await loop.create_task(asyncio.sleep(0), eager_start=False)
         loop.set_task_factory(legacy)
-        t = loop.create_task(asyncio.sleep(0), name="named")
-        await t
+        await loop.create_task(asyncio.sleep(0))
+        coro = asyncio.sleep(0)
+        if new_call:
+            with pytest.raises(TypeError, match="name"):
+                loop.create_task(coro, name="named")
+            coro.close()
+        else:
+            await loop.create_task(coro, name="named")
         loop.set_task_factory(None)
-        return same, calls, t.get_name(), loop.get_task_factory()
+        return same, calls, named.get_name(), loop.get_task_factory()
 
-    assert arun(body) == (True, [[], ["context"], "legacy"], "named", None)
+    if new_call:
+        expected = [["name"], ["context"], ["eager_start"], "legacy"]
+    else:
+        expected = [[], ["context"], "legacy", "legacy"]
+    assert arun(body) == (True, expected, "n", None)
 
 
 # --------------------------------------------------------------------------
@@ -600,10 +619,15 @@ def test_run_checks(loop_name):
             with pytest.raises(RuntimeError, match="already running"):
                 loop.run_until_complete(coro)
             coro.close()
-            with pytest.raises(RuntimeError, match="already running"):
-                loop.run_forever()
             with pytest.raises(RuntimeError, match="running"):
                 loop.close()
+            if loop_name == "asyncio" and sys.version_info[:3] == (3, 13, 0):
+                # CPython 3.13.0's refused run_forever() clears this thread's
+                # running loop (its setup runs inside the try whose finally
+                # resets it; later versions moved it out), breaking this loop.
+                return "ok"
+            with pytest.raises(RuntimeError, match="already running"):
+                loop.run_forever()
             other = LOOPS[loop_name]()
             try:
                 with pytest.raises(RuntimeError, match="another loop is running"):
@@ -644,22 +668,35 @@ def test_remove_fds_after_close(loop_name):
 # --------------------------------------------------------------------------
 
 
+# Event loop policies are the legacy path: deprecated from Python 3.14 on
+# (GMPPolicy() and install() warn there, as asyncio's policy calls do) and
+# gone in 3.16.
+HAS_POLICIES = hasattr(asyncio, "set_event_loop_policy")
+legacy = pytest.deprecated_call if sys.version_info >= (3, 14) else contextlib.nullcontext
+needs_policies = pytest.mark.skipif(not HAS_POLICIES, reason="asyncio has no policies")
+
+
 @pytest.fixture
 def restore_policy():
-    old = asyncio.get_event_loop_policy()
+    from gmploop import _loop
+    old = _loop.get_policy()
     yield
-    asyncio.set_event_loop_policy(old)
+    _loop.set_policy(old)
 
 
+@needs_policies
 def test_policy_and_install(restore_policy):
-    pol = gmploop.GMPPolicy(procs=3)
+    from gmploop import _loop
+    with legacy():
+        pol = gmploop.GMPPolicy(procs=3)
     loop = pol.new_event_loop()
     try:
         assert isinstance(loop, gmploop.GMPEventLoop) and loop.procs == 3
     finally:
         loop.close()
-    gmploop.install()
-    assert isinstance(asyncio.get_event_loop_policy(), gmploop.GMPPolicy)
+    with legacy():
+        gmploop.install()
+    assert isinstance(_loop.get_policy(), gmploop.GMPPolicy)
 
     async def main():
         return type(asyncio.get_running_loop())
@@ -673,13 +710,47 @@ def test_procs_argument_checked():
     for bad in ("2", 1.5, True, None.__class__):
         with pytest.raises(TypeError, match="procs"):
             gmploop.new_event_loop(bad)
-        with pytest.raises(TypeError, match="procs"):
-            gmploop.GMPPolicy(bad)
+        if HAS_POLICIES:
+            with pytest.raises(TypeError, match="procs"), legacy():
+                gmploop.GMPPolicy(bad)
     for bad in (0, -1):
         with pytest.raises(ValueError, match="procs"):
             gmploop.new_event_loop(bad)
-        with pytest.raises(ValueError, match="procs"):
-            gmploop.GMPPolicy(procs=bad)
+        if HAS_POLICIES:
+            with pytest.raises(ValueError, match="procs"), legacy():
+                gmploop.GMPPolicy(procs=bad)
+
+
+def test_entry_points_do_not_warn(tmp_path):
+    """Importing gmploop, run, new_event_loop, a loop factory and ``python -m
+    gmploop`` touch none of asyncio's deprecated policy calls: silent with
+    warnings as errors on every version (policies are deprecated from 3.14)."""
+    import subprocess
+    prog = tmp_path / "prog.py"
+    prog.write_text(
+        "import asyncio, sys, gmploop\n"
+        "from gmploop import *\n"
+        "async def main():\n"
+        "    return type(asyncio.get_running_loop()).__name__\n"
+        "assert gmploop.run(lambda: 1) == 1\n"
+        "assert gmploop.run(main()) == 'GMPEventLoop'\n"
+        "gmploop.new_event_loop(procs=2).close()\n"
+        "with asyncio.Runner(loop_factory=gmploop.new_event_loop) as r:\n"
+        "    assert r.run(main()) == 'GMPEventLoop'\n"
+        "if sys.version_info >= (3, 12):\n"
+        "    assert asyncio.run(main(), loop_factory=gmploop.new_event_loop) == 'GMPEventLoop'\n"
+        "print('ok')\n")
+    cli = tmp_path / "cli.py"  # under the command line: already in the main goroutine
+    cli.write_text(
+        "import asyncio, gmploop\n"
+        "async def main():\n"
+        "    return type(asyncio.get_running_loop()).__name__\n"
+        "assert asyncio.run(main()) == gmploop.run(main()) == 'GMPEventLoop'\n"
+        "print('ok')\n")
+    for argv in ([str(prog)], ["-m", "gmploop", str(cli)]):
+        cp = subprocess.run([sys.executable, "-W", "error", *argv], capture_output=True,
+                            text=True, timeout=60, cwd=tmp_path)
+        assert (cp.returncode, cp.stdout, cp.stderr) == (0, "ok\n", ""), argv
 
 
 def test_gmploop_run_coroutine():
