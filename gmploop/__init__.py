@@ -48,6 +48,10 @@ from ._context import with_deadline as with_deadline
 from ._context import with_timeout as with_timeout
 from ._context import with_value as with_value
 
+# Submodules of the documented surface, reachable as attributes after a plain
+# ``import gmploop`` (as ``trio.lowlevel`` is).
+from . import lowlevel as lowlevel
+
 __version__ = "0.1.0"
 
 Deadlock.__module__ = "gmploop"

@@ -1,5 +1,7 @@
 """gmploop.lowlevel: park/ready for library authors."""
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -64,3 +66,14 @@ def test_park_reason_in_deadlock_report(run):
 
 def test_status_values():
     assert [s.name for s in GStatus] == ["IDLE", "RUNNABLE", "RUNNING", "WAITING", "DEAD"]
+
+
+def test_lowlevel_is_an_attribute_of_the_package():
+    """``import gmploop`` alone makes ``gmploop.lowlevel`` usable (issue 9,
+    finding 5); a fresh interpreter, since this one has imported it already."""
+    code = ("import gmploop\n"
+            "print(gmploop.lowlevel.park.__name__, gmploop.lowlevel.ready.__name__)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["park", "ready"]
