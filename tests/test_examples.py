@@ -16,7 +16,7 @@ TIMEOUT = 90
 MODES = ["python", "cli"]
 
 TESTED = {"sieve", "skynet", "crawler", "deadlock", "worker_pool", "chat", "web_app",
-          "showcase"}
+          "showcase", "cancellation"}
 
 
 def run_example(name, *args, mode="python", procs=None):
@@ -51,6 +51,18 @@ def first_primes(n):
 def test_every_example_is_tested():
     names = {f[:-3] for f in os.listdir(EXAMPLES) if f.endswith(".py") and not f.startswith("_")}
     assert names == TESTED
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cancellation(mode):
+    out = ok(run_example("cancellation", mode=mode)).splitlines()
+    assert out == [
+        "group: first error ConnectionError('upstream refused'), all members done in under 1 s: True",
+        "group: awaiter cancelled, receiver cancelled, sleeper cancelled",
+        "hedged: first answer from replica-1, 2 slower replicas cancelled, 0 late answers",
+        "asyncio: wait_for timed out and cancelled the goroutine",
+        "asyncio: the shielded goroutine got 'still running'",
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
