@@ -24,6 +24,20 @@ once instead of waiting for notified threads to run.
 Pool threads are marked ``_gmploop_runtime`` so deadlock detection does not
 count them as user threads; a call in flight is counted in ``sched.nexternal``
 by ``blocking()`` instead.
+
+The event loop's default executor
+---------------------------------
+``LoopExecutor`` is a gmploop event loop's default executor (behind
+``asyncio.to_thread`` and ``run_in_executor(None, ...)``): a plain
+``ThreadPoolExecutor`` whose threads are runtime threads while idle and user
+threads while they run a call, which may wake a goroutine (API.md "Running").
+Its calls are not counted in ``nexternal``: the loop may run them for any
+task or callback, and their outcome reaches the program through the loop
+(a task awaiting it is alive, an ``await_`` is counted). When a call ends, its
+thread is marked idle and then asks every deadlock-detecting runtime to check
+again (``proc.recheck_dead``): a call whose end wakes no goroutine makes no
+processor go idle, so nothing else would run checkdead, and a program that
+used ``to_thread`` once and then deadlocked would hang.
 """
 
 from __future__ import annotations
@@ -32,8 +46,11 @@ import sys
 import threading
 import traceback
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from time import monotonic
-from typing import Callable
+from typing import Any, Callable
+
+from . import proc
 
 MAX_THREADS = 64
 IDLE_S = 10.0
@@ -131,3 +148,35 @@ def pending() -> int:
     """Calls queued and not yet taken by a thread."""
     with _lock:
         return len(_work)
+
+
+# --------------------------------------------------------------------------
+# The event loop's default executor (header)
+# --------------------------------------------------------------------------
+
+
+def _mark_idle() -> None:
+    threading.current_thread()._gmploop_runtime = True  # type: ignore[attr-defined]
+
+
+def _run_marked(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    t = threading.current_thread()
+    t._gmploop_runtime = False  # type: ignore[attr-defined]  # running a call
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        t._gmploop_runtime = True  # type: ignore[attr-defined]  # idle again
+        proc.recheck_dead()  # after the mark, so that the check sees it
+
+
+class LoopExecutor(ThreadPoolExecutor):
+    """A gmploop event loop's default executor: its threads count as runtime
+    threads for deadlock detection only while idle (see the header)."""
+
+    def __init__(self, max_workers: int | None = None,
+                 thread_name_prefix: str = "asyncio") -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix,
+                         initializer=_mark_idle)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return super().submit(_run_marked, fn, args, kwargs)
