@@ -6,6 +6,8 @@ Concepts
 G   a goroutine: ``runtime2.Goroutine``. A plain record until it first runs; it
     then takes a greenlet from its P's free list (or a new one) and keeps it
     until it dies, when the greenlet returns to the free list (Go's G reuse).
+    It runs in its own contextvars context, a copy of its creator's taken at
+    ``go``, installed as its greenlet's ``gr_context`` (``worker_main``).
 P   a processor: local run queues (runq.py), a free list of idle greenlets, a
     timer heap (timers.py) and an asyncio event loop that serves as its poller
     and its way to sleep and be woken. P0's loop is the loop an asyncio program
@@ -75,7 +77,9 @@ Deadlock
 no timer is pending, no blocking call, I/O wait or asyncio await is in flight,
 no asyncio task is alive on a P's loop and no other Python thread is alive, no
 goroutine can ever be woken: ``run`` raises ``Deadlock`` with Go's message and
-every goroutine's wait reason and stack.
+every goroutine's wait reason and stack. Threads of the runtime's pools count
+only while they run a call; one that goes idle while every P sleeps makes P0
+check again (``recheck_dead``), since no P would go idle to do it.
 """
 
 from __future__ import annotations
