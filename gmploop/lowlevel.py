@@ -53,7 +53,7 @@ def ready(g: Goroutine, value: Any = None) -> None:
         while g.status is RUNNING and time.monotonic() < deadline:
             time.sleep(0)
     with _ready_lock:  # two ready() calls, or a ready and a cancel: one wins
-        if g.status is not WAITING or g.waitobj is not _withdraw_park \
+        if g.status is not WAITING or getattr(g, "waitobj", None) is not _withdraw_park \
                 or not claim(g.sudog):
             raise RuntimeError(f"goroutine {g.id} is not parked in park() "
                                f"(status {g.status.name})")

@@ -417,7 +417,7 @@ class P(LocalQueues):
                 pass  # asked for: join() re-raises it, nobody else is told
             elif not isinstance(exc, Exception):
                 sched.fatal_error(exc)  # SystemExit, KeyboardInterrupt: stop run()
-            elif not g.quiet:
+            elif not getattr(g, "quiet", False):
                 call_excepthook(g, exc)
 
 
@@ -916,7 +916,7 @@ def gopark_commit(g: Goroutine) -> Any:
     if sched.dead:
         raise _greenlet_exit()
     if g.cancelreq:  # asked before the park: withdraw it at once
-        w = g.waitobj
+        w = getattr(g, "waitobj", None)
         if w is not None and getattr(w, "_withdraw", w)(g.sudog):
             g.status = RUNNING
             raise take_cancel(g)
@@ -1038,7 +1038,7 @@ def cancel_parked(g: Goroutine) -> None:
     """On g's processor thread: withdraw g's current park, if any, and wake it."""
     if g.status is not WAITING or not g.cancelreq:
         return
-    w = g.waitobj
+    w = getattr(g, "waitobj", None)
     if w is None:
         return
     if getattr(w, "_withdraw", w)(g.sudog):

@@ -113,13 +113,13 @@ class Goroutine:
         self.joinq = None  # WaitQueue of joiners, made on first join
         self.tracked = False  # in its P's allgs (set at first park)
         self.sudog: Sudog | None = None  # cached waiter for plain waits
-        # Cancellation (proc.gocancel): a request not yet delivered, and what
-        # the current park waits on, to withdraw it (sema.py, "Cancellation").
+        # Cancellation (proc.py, "Cancellation"): a request not yet
+        # delivered. Two more slots are set only when needed, to keep go()
+        # cheap: ``waitobj``, what the current park waits on (every park that
+        # can be cancelled sets it); ``quiet``, set when its exception is
+        # reported elsewhere (a joiner was waiting, or its Group reports it),
+        # so that excepthook is not called for it.
         self.cancelreq = False
-        self.waitobj: Any = None
-        # Its exception is reported elsewhere (a joiner was waiting, or its
-        # Group reports it), so excepthook is not called for it.
-        self.quiet = False
         # The contextvars.Context it runs in: a copy of its creator's, taken
         # at creation (as asyncio.create_task does); None when the creator's
         # was empty, and then it starts in a fresh empty one. Set by the
