@@ -253,7 +253,8 @@ class WaitGroup:
 
     def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
         """``add(1)``, start ``fn(*args, **kwargs)`` as a goroutine, and
-        ``done()`` when it returns or raises (Go 1.25's ``WaitGroup.Go``).
+        ``done()`` when it returns or raises (Go 1.25's ``WaitGroup.Go``); a
+        coroutine it returns is awaited first, on the runtime's loop.
         Returns the Goroutine."""
         if not callable(fn):
             _check_fn(fn)
@@ -1212,7 +1213,8 @@ class Group:
         return g
 
     def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
-        """Start ``fn(*args, **kwargs)`` in a goroutine of the group; with a
+        """Start ``fn(*args, **kwargs)`` in a goroutine of the group (a
+        coroutine it returns is awaited on the runtime's loop); with a
         limit, first wait for a free slot (parks a goroutine, blocks a
         thread). Returns the Goroutine."""
         _check_fn(fn)
