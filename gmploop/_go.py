@@ -15,7 +15,7 @@ from typing import Any, Callable
 from greenlet import getcurrent
 
 from ._loop import GMPEventLoop, active_sched, check_procs
-from ._runtime import proc
+from ._runtime import proc, traceback as _traceback
 from ._runtime.config import FREE_THREADED
 from ._runtime.proc import (Deadlock, Sched, _next_goid, _Worker,
                             _get_running_loop, current_p, getg, goready,
@@ -25,7 +25,7 @@ from ._runtime.runtime2 import DEAD, RUNNING, W_AWAIT, W_JOIN, W_SYSCALL, Gorout
 from ._runtime.sema import (JoinQ, ablock, block, caller_goroutine, check_timeout,
                             new_async_sudog, new_sudog)
 
-excepthook = proc.default_excepthook
+excepthook = _traceback.default_excepthook
 _getframe = sys._getframe
 
 
@@ -272,7 +272,7 @@ def stats() -> dict:
         return {"procs": 0, "goroutines": 0, "runnable_global": 0, "runnable_local": [],
                 "idle_procs": 0, "threads": 0, "spinning": 0, "steals": 0,
                 "created": 0, "reused": 0}
-    return proc.stats(s)
+    return _traceback.stats(s)
 
 
 def dump_goroutines(file: Any = None) -> None:
@@ -280,7 +280,7 @@ def dump_goroutines(file: Any = None) -> None:
     if file is None:
         file = sys.stderr
     s = _any_sched()
-    text = proc.format_goroutines(s, names=True) if s is not None else ""
+    text = _traceback.format_goroutines(s, names=True) if s is not None else ""
     file.write(text if text else "no goroutines\n")
 
 

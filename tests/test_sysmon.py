@@ -261,11 +261,11 @@ def test_shutdown_while_sysmon_is_starting(monkeypatch):
     while start_sysmon is between creating the monitor and starting its
     thread. It must wait for the start (or see no monitor), never join a
     thread that has not started."""
-    from gmploop._runtime import proc
+    from gmploop._runtime import sysmon
     loop = gmploop.new_event_loop(procs=2)
     sched = loop._gmp_sched
     sched.lock = lock = _CountingLock()
-    real_start = proc._Sysmon.start
+    real_start = sysmon._Sysmon.start
     stopper = []
 
     def start(self):
@@ -275,7 +275,7 @@ def test_shutdown_while_sysmon_is_starting(monkeypatch):
         _wait_until(lambda: not t.is_alive() or lock.waiting, "shutdown")
         real_start(self)
 
-    monkeypatch.setattr(proc._Sysmon, "start", start)
+    monkeypatch.setattr(sysmon._Sysmon, "start", start)
     try:
         sched.start_sysmon()
         t, errors = stopper[0]

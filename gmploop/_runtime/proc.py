@@ -80,6 +80,15 @@ goroutine can ever be woken: ``run`` raises ``Deadlock`` with Go's message and
 every goroutine's wait reason and stack. Threads of the runtime's pools count
 only while they run a call; one that goes idle while every P sleeps makes P0
 check again (``recheck_dead``), since no P would go idle to do it.
+
+Beside this file
+----------------
+``runtime2.py`` (G, the waiter record and their states), ``runq.py`` (the run
+queues and stealing), ``timers.py`` (each P's timer heap), ``sema.py`` (the
+waiter life-cycle: how any caller blocks and is woken), ``netpoll.py`` (I/O
+waits on each P's poller), ``sysmon.py`` (the monitor thread, schedtrace),
+``traceback.py`` (goroutine dumps, excepthook, stats), ``blockpool.py``
+(threads for blocking calls). docs/internals.md is the tour.
 """
 
 from __future__ import annotations
@@ -87,11 +96,8 @@ from __future__ import annotations
 import asyncio
 import collections.abc as _abc
 import itertools
-import os
-import sys
 import threading
 import time
-import traceback
 import weakref
 from _thread import allocate_lock, get_ident
 from collections import deque
@@ -418,7 +424,7 @@ class P(LocalQueues):
             elif not isinstance(exc, Exception):
                 sched.fatal_error(exc)  # SystemExit, KeyboardInterrupt: stop run()
             elif not getattr(g, "quiet", False):
-                call_excepthook(g, exc)
+                _traceback.call_excepthook(g, exc)
 
 
 # --------------------------------------------------------------------------
@@ -474,7 +480,7 @@ class Sched:
         self.on_main_exit: Callable[[Goroutine], None] | None = None
         self.runtime_tids: set[int] = set()
         self.loop0 = loop0
-        self.sysmon: "_Sysmon | None" = None
+        self.sysmon: "_sysmon._Sysmon | None" = None
         for i in range(nprocs):
             self.allp.append(P(i, self))
         _all_scheds.add(self)
@@ -520,7 +526,7 @@ class Sched:
         with self.lock:
             if self.sysmon is not None or self.dead:
                 return
-            mon = _Sysmon(self)
+            mon = _sysmon._Sysmon(self)
             mon.start()
             self.sysmon = mon
 
@@ -707,7 +713,7 @@ class Sched:
         return True
 
     def report_deadlock(self) -> None:
-        msg = "all goroutines are asleep - deadlock!\n\n" + format_goroutines(self)
+        msg = "all goroutines are asleep - deadlock!\n\n" + _traceback.format_goroutines(self)
         self.deadlock = Deadlock(msg)
         self._stop_loop0()
 
@@ -1144,286 +1150,9 @@ def sleep(seconds: float) -> None:
     gopark_commit(g)
 
 
-# --------------------------------------------------------------------------
-# excepthook
-# --------------------------------------------------------------------------
-
-
-def default_excepthook(g: Goroutine, exc: BaseException) -> None:
-    """Print ``goroutine <id> [<name>]:`` and the traceback to stderr."""
-    try:
-        sys.stderr.write(f"goroutine {g.id} [{g.name}]:\n")
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    except Exception:  # noqa: BLE001 - never let reporting kill the runtime
-        pass
-
-
-def call_excepthook(g: Goroutine, exc: BaseException) -> None:
-    mod = sys.modules.get("gmploop")
-    hook = getattr(mod, "excepthook", default_excepthook) if mod else default_excepthook
-    try:
-        hook(g, exc)
-    except Exception:  # noqa: BLE001
-        default_excepthook(g, exc)
-
-
-# --------------------------------------------------------------------------
-# Observability
-# --------------------------------------------------------------------------
-
-
-def running_g(p: P) -> Goroutine | None:
-    """The goroutine running on ``p`` now, read off its thread's stack (the
-    hot paths keep no "current G" field: it would cost a store per switch)."""
-    if not p.in_batch:
-        return None
-    f = sys._current_frames().get(p.tid)
-    code = P.worker_main.__code__
-    while f is not None:
-        if f.f_code is code:
-            g = f.f_locals.get("g")
-            return g if isinstance(g, Goroutine) else None
-        f = f.f_back
-    return None
-
-
-def _all_goroutines(sched: Sched) -> list[Goroutine]:
-    seen: dict[int, Goroutine] = {}
-    for p in sched.allp + sched.retired:
-        for q in (p.newq, p.runq, p.inbox, [p.runnext] if p.runnext else []):
-            for g in list(q):
-                seen[g.id] = g
-        for g in list(p.allgs):
-            seen[g.id] = g
-        g = running_g(p)
-        if g is not None and g.status is not DEAD:
-            seen[g.id] = g
-    for g in list(sched.globalq):
-        seen[g.id] = g
-    if sched.main_g is not None and sched.main_g.status is not DEAD:
-        seen[sched.main_g.id] = sched.main_g
-    return [seen[k] for k in sorted(seen)]
-
-
-def _state_word(g: Goroutine) -> str:
-    if g.status is WAITING:
-        return g.waitreason or "waiting"
-    if g.status is RUNNABLE:
-        return "runnable"
-    if g.status is RUNNING:
-        return "running"
-    return g.status.name.lower()
-
-
-_CORE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_PKG_DIR = os.path.dirname(_CORE_DIR.rstrip(os.sep)) + os.sep
-
-
-def _line_at(code: Any, lasti: int) -> int:
-    """The source line of the instruction at byte offset ``lasti``."""
-    for start, end, line in code.co_lines():
-        if start <= lasti < end and line is not None:
-            return line
-    return code.co_firstlineno
-
-
-def created_by(g: Goroutine) -> str | None:
-    """Go's "created by" line: the function that called go(), where, and
-    from which goroutine. Worked out only here, from what go() kept (a code
-    object and an offset), so creating a goroutine stays cheap."""
-    code = getattr(g, "go_code", None)
-    if code is None:
-        return None
-    lasti, parent = g.go_lasti, g.parent_goid
-    text = f"created by {code.co_qualname} at {code.co_filename}:{_line_at(code, lasti)}"
-    return f"{text} in goroutine {parent}" if parent else text
-
-
-def format_goroutine(g: Goroutine, names: bool = False) -> str:
-    """One goroutine as Go prints it in a traceback. ``names``: show the
-    name also when it is the default ``goroutine-<id>`` (dump_goroutines);
-    deadlock reports show only names given by the program, as Go's do."""
-    head = f"goroutine {g.id} [{_state_word(g)}]:"
-    if names or g._name is not None:
-        head = f"goroutine {g.id} ({g.name}) [{_state_word(g)}]:"
-    lines = [head]
-    frame = None
-    if g.glet is not None and g.status is not RUNNING:
-        frame = g.glet.gr_frame
-    elif g.status is RUNNING and g.glet is getcurrent():
-        frame = sys._getframe(2)
-    if frame is not None:
-        frames = traceback.extract_stack(frame)
-        if not config.TRACEBACK_SYSTEM:
-            # As Go hides runtime.* frames unless GOTRACEBACK=system: the
-            # goroutine's own frames, not the scheduler's and channels'.
-            # A goroutine running a gmploop function itself (go(ch.send, v))
-            # keeps that frame, without the scheduler's.
-            frames = ([f for f in frames if not f.filename.startswith(_PKG_DIR)]
-                      or [f for f in frames if not f.filename.startswith(_CORE_DIR)]
-                      or frames)
-        lines.extend(s.rstrip("\n") for s in traceback.format_list(frames))
-    elif g.fn is not None:
-        fn = g.fn
-        lines.append(f"  created, not yet started: {getattr(fn, '__qualname__', repr(fn))}")
-    origin = created_by(g)
-    if origin is not None:
-        lines.append("  " + origin)
-    return "\n".join(lines) + "\n"
-
-
-def format_goroutines(sched: Sched, names: bool = False) -> str:
-    return "\n".join(format_goroutine(g, names) for g in _all_goroutines(sched))
-
-
-def stats(sched: Sched) -> dict:
-    ps = sched.allp
-    allps = ps + sched.retired
-    threads = sum(1 for t in threading.enumerate()
-                  if t.ident in sched.runtime_tids or getattr(t, "_gmploop_runtime", False))
-    created = sched.nforeign + sum(p.ncreated for p in allps)
-    return {
-        "procs": sched.nprocs,
-        "goroutines": sched.num_goroutine(),
-        "runnable_global": len(sched.globalq),
-        "runnable_local": [len(p.newq) + len(p.runq) + len(p.inbox)
-                           + (p.runnext is not None) for p in ps],
-        "idle_procs": len(sched.idle),
-        "threads": threads,
-        "spinning": 0,
-        "steals": sum(p.nsteals for p in allps),
-        "created": created,
-        "reused": sum(p.nreused for p in allps),
-        "parked": sum(len(p.allgs) for p in allps),
-        "timers": sum(p.timers.nactive for p in allps),
-        "free_greenlets": sum(len(p.gfree) for p in allps),
-    }
-
-
-def schedtrace_line(sched: Sched, t0: float) -> str:
-    s = stats(sched)
-    ms = int((_monotonic() - t0) * 1000)
-    local = " ".join(str(n) for n in s["runnable_local"])
-    return (f"SCHED {ms}ms: gomaxprocs={s['procs']} idleprocs={s['idle_procs']} "
-            f"threads={s['threads']} goroutines={s['goroutines']} "
-            f"runqueue={s['runnable_global']} [{local}] steals={s['steals']} "
-            f"created={s['created']} reused={s['reused']}")
-
-
-# --------------------------------------------------------------------------
-# sysmon
-# --------------------------------------------------------------------------
-
-
-class _Sysmon:
-    """Go's sysmon: a monitor thread. It notices a P that has run one goroutine
-    for a long time, marks it *stuck* so idle Ps may steal its unstarted
-    goroutines (and wakes one to do so), reports it once (``GMPLOOP_SYSMON_MS``)
-    and prints schedtrace lines (``GMPLOOP_SCHEDTRACE``). It cannot preempt:
-    greenlets cannot be interrupted from outside."""
-
-    # A P that has run one goroutine this long may be stolen from. Where the
-    # GIL is on, stealing from a P that is running *Python* buys no
-    # parallelism, only cross-thread hops, so the wait is longer (~Go's 10 ms
-    # preemption) unless the stuck thread has let go of the GIL (a blocking
-    # call, C code): sysmon sees that as waking on time. When the GIL is held
-    # by a busy thread, sysmon itself wakes late (the 5 ms switch interval).
-    STUCK_S = 0.002
-    STUCK_PY_S = 0.02
-    GIL_LAG_S = 0.002
-
-    def __init__(self, sched: Sched) -> None:
-        self.sched = sched
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="gmploop-sysmon", daemon=True)
-        self.thread._gmploop_runtime = True  # type: ignore[attr-defined]
-        self.report_s = config.SYSMON_MS / 1000.0
-        self.gil_busy = False
-        self.trace_s = config.SCHEDTRACE_MS / 1000.0
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        sched = self.sched
-        t0 = _monotonic()
-        next_trace = t0 + self.trace_s if self.trace_s else None
-        while not self._stop.is_set() and not sched.dead:
-            multi = len(sched.allp) > 1
-            delay = 0.001 if (multi and sched.idle) else 0.01
-            if self.report_s and any(p.in_batch for p in sched.allp):
-                delay = min(delay, self.report_s / 5)
-            if next_trace is not None:
-                delay = min(delay, max(0.0, next_trace - _monotonic()))
-            before = _monotonic()
-            if self._stop.wait(delay):
-                break
-            now = _monotonic()
-            self.gil_busy = not FREE_THREADED and now - before - delay > self.GIL_LAG_S
-            self.retake(now)
-            if next_trace is not None and now >= next_trace:
-                try:
-                    sys.stderr.write(schedtrace_line(sched, t0) + "\n")
-                    sys.stderr.flush()
-                except Exception:  # noqa: BLE001
-                    pass
-                next_trace = now + self.trace_s
-
-    def retake(self, now: float) -> None:
-        sched = self.sched
-        woke = False
-        for p in list(sched.allp):
-            tick = p.schedtick
-            if not p.in_batch:
-                p.stuck = False
-                p.sm_tick = -1
-                continue
-            if tick != p.sm_tick:
-                p.sm_tick = tick
-                # The batch's first goroutine has been running since the
-                # batch began, not since this sample.
-                p.sm_since = p.batch_t0 if tick - p.batch_tick <= 1 else now
-                p.stuck = False
-                if now - p.sm_since < self.STUCK_S:
-                    continue
-            held = now - p.sm_since
-            if held >= (self.STUCK_PY_S if self.gil_busy else self.STUCK_S):
-                p.stuck = True
-                if p.newq and not woke and sched.idle:
-                    woke = True  # bound spinning: one P per round
-                    sched.wakep()
-            if (self.report_s and held >= self.report_s and p.sm_reported != tick
-                    and (p.has_work() or p.timers.nactive or sched.globalq)):
-                # Reported only when something is, or may soon be, waiting
-                # for this processor: queued goroutines or pending timers. A
-                # lone goroutine importing modules starves nobody.
-                p.sm_reported = tick
-                g = running_g(p)
-                if g is not None:
-                    _report_long_running(p, g, held)
-
-
-def _report_long_running(p: P, g: Goroutine, held: float) -> None:
-    import warnings
-    frame = None
-    try:
-        frame = sys._current_frames().get(p.tid)
-    except Exception:  # noqa: BLE001
-        pass
-    stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
-    if config.SCHEDTRACE_MS:
-        try:
-            sys.stderr.write(f"SCHED long-running: goroutine {g.id} [{g.name}] on "
-                             f"P{p.id} for {held * 1000:.0f} ms\n")
-        except Exception:  # noqa: BLE001
-            pass
-    warnings.warn(
-        f"goroutine {g.id} [{g.name}] has held processor P{p.id} for "
-        f"{held * 1000:.0f} ms without yielding\n{stack}",
-        RuntimeWarning, stacklevel=1)
-
-
-from . import sema as _sema  # noqa: E402  (sema imports this module)
+# Modules of the core that this one calls back (sema: a goroutine's joiners;
+# traceback: a deadlock report, a goroutine that raised; sysmon: starting the
+# monitor). Imported last, as module references, since each imports this one.
+from . import sema as _sema  # noqa: E402
+from . import sysmon as _sysmon  # noqa: E402
+from . import traceback as _traceback  # noqa: E402
