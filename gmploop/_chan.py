@@ -172,7 +172,7 @@ class Chan:
                     g.status = RUNNABLE
                     p = g.p
                     if p.tid == get_ident():
-                        old = p.runnext  # runq.runqready, inlined
+                        old = p.runnext
                         p.runnext = g
                         if old is not None:
                             p.runq.append(old)
@@ -303,7 +303,7 @@ class Chan:
                     g.status = RUNNABLE
                     p = g.p
                     if p.tid == get_ident():
-                        old = p.runnext  # runq.runqready, inlined
+                        old = p.runnext
                         p.runnext = g
                         if old is not None:
                             p.runq.append(old)

@@ -2,14 +2,16 @@
 run queues and steal-half, the timer heap, the waiter queue (Go's
 export_test.go approach: drive the structure directly)."""
 
+from _thread import get_ident
 from collections import deque
 
 import pytest
 
 from gmploop._runtime import config
+from gmploop._runtime.proc import goready
 from gmploop._runtime.runq import (LocalQueues, globrunqget, runqget,
-                                   runqget_exit, runqready, runqsteal)
-from gmploop._runtime.runtime2 import K_G, SelectDone, Sudog
+                                   runqget_exit, runqsteal)
+from gmploop._runtime.runtime2 import K_G, WAITING, SelectDone, Sudog
 from gmploop._runtime.sema import WaitQ, withdraw
 from gmploop._runtime.timers import Timer, TimerHeap
 
@@ -27,6 +29,26 @@ class FakeG:
 
 def gs(prefix, n):
     return [FakeG(f"{prefix}{i}") for i in range(n)]
+
+
+class FakeP(LocalQueues):
+    """A processor as goready sees it: owned by this thread, awake."""
+
+    def __init__(self):
+        super().__init__()
+        self.tid = get_ident()
+        self.sleeping = False
+
+    def notify(self):
+        raise AssertionError("an awake processor is readied on its own thread without a wake-up")
+
+
+def ready(pp, g):
+    """Ready ``g`` on its processor's own thread, as the scheduler does
+    (proc.goready: into runnext, the previous one to the tail of runq)."""
+    g.p = pp
+    g.status = WAITING
+    goready(g)
 
 
 # -- run queues --------------------------------------------------------------
@@ -54,19 +76,31 @@ def test_runqget_exit_prefers_unstarted():
 
 
 def test_runnext_runs_before_runq_and_kicks_older_to_tail():
-    pp = LocalQueues()
+    pp = FakeP()
     a, b, c = gs("g", 3)
     pp.runq.append(a)
-    runqready(pp, b)
-    runqready(pp, c)  # c takes runnext, b goes behind a
+    ready(pp, b)
+    ready(pp, c)  # c takes runnext, b goes behind a
     assert [runqget(pp, deque()) for _ in range(3)] == [c, a, b]
 
 
+def test_ready_from_another_thread_goes_to_inbox_and_wakes_the_owner():
+    pp = FakeP()
+    pp.tid = -1  # owned by some other thread
+    woken = []
+    pp.notify = lambda: woken.append(True)
+    a, b = gs("g", 2)
+    ready(pp, a)
+    ready(pp, b)
+    assert pp.runnext is None and list(pp.inbox) == [a, b] and woken == [True, True]
+    assert [runqget(pp, deque()) for _ in range(2)] == [a, b]
+
+
 def test_exit_path_runs_unstarted_before_runnext():
-    pp = LocalQueues()
+    pp = FakeP()
     (r,) = gs("r", 1)
     (n,) = gs("n", 1)
-    runqready(pp, r)
+    ready(pp, r)
     pp.newq.append(n)
     assert [runqget_exit(pp, deque()) for _ in range(2)] == [n, r]
 
@@ -74,12 +108,12 @@ def test_exit_path_runs_unstarted_before_runnext():
 def test_fairness_tick_serves_runq_despite_runnext_ping_pong():
     # Two goroutines that keep readying each other through runnext must not
     # starve a readied goroutine waiting in runq.
-    pp = LocalQueues()
+    pp = FakeP()
     (waiting,) = gs("waiting", 1)
     pp.runq.append(waiting)
     x, y = gs("pp", 2)
     for tick in range(200):
-        runqready(pp, x if tick % 2 else y)
+        ready(pp, x if tick % 2 else y)
         if runqget(pp, deque()) is waiting:
             break
     else:

@@ -60,20 +60,18 @@ _cond = threading.Condition(_lock)
 _work: deque = deque()
 _nthreads = 0
 _nidle = 0
-_nstarted = 0  # cumulative, for tests and stats
 
 
 def submit(fn: Callable[[], None]) -> None:
     """Run ``fn()`` on a pool thread. ``fn`` should not raise (an exception
     is printed and the thread goes on)."""
-    global _nthreads, _nstarted
+    global _nthreads
     with _lock:
         _work.append(fn)
         if _nidle >= len(_work) or _nthreads >= MAX_THREADS:
             _cond.notify()
             return
         _nthreads += 1
-        _nstarted += 1
     t = threading.Thread(target=_worker, name="gmploop-blocking", daemon=True)
     t._gmploop_runtime = True  # type: ignore[attr-defined]
     try:
@@ -81,7 +79,6 @@ def submit(fn: Callable[[], None]) -> None:
     except BaseException:
         with _lock:
             _nthreads -= 1
-            _nstarted -= 1
             # The call stays queued: a live thread, if any, will take it.
             if _nthreads == 0:
                 _work.remove(fn)

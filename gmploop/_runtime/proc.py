@@ -838,8 +838,6 @@ class Sched:
 # The current context
 # --------------------------------------------------------------------------
 
-_tls = threading.local()
-
 
 def getg() -> Goroutine | None:
     """The running goroutine, or None outside goroutines (Go's getg)."""
@@ -1053,11 +1051,17 @@ def cancel_parked(g: Goroutine) -> None:
 
 
 def goready(g: Goroutine) -> None:
-    """Make the WAITING goroutine ``g`` runnable on its own P. Any thread."""
+    """Make the WAITING goroutine ``g`` runnable on its own P. Any thread.
+
+    On g's own thread it takes ``runnext``, kicking the previous one to the
+    tail of ``runq`` (Go's runqput with next=true: a goroutine that wakes its
+    partner and then parks hands the processor straight to it, runq.py);
+    from another thread it goes to the P's ``inbox``. Channel hand-offs in
+    _chan.py inline this (tests/test_inline_copies.py)."""
     g.status = RUNNABLE
     p = g.p
     if p.tid == get_ident():
-        old = p.runnext  # runq.runqready, inlined
+        old = p.runnext
         p.runnext = g
         if old is not None:
             p.runq.append(old)

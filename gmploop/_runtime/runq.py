@@ -17,7 +17,8 @@ pop at either end are atomic, also on free-threaded builds):
 ``runnext`` the goroutine readied last on this thread (Go's runnext): it runs
            before ``runq``, so a goroutine that wakes its partner and then parks
            hands the processor straight to it. A newer ready kicks the older one
-           to the tail of ``runq``. This is what makes a consumer draining a
+           to the tail of ``runq`` (both done by ``proc.goready``, which the
+           channel hand-offs inline). This is what makes a consumer draining a
            buffered channel run right after the producer that filled it (and
            not after every other blocked producer, which would each wake only
            to block again: the contended benchmark).
@@ -127,16 +128,6 @@ def runqget_exit(pp: LocalQueues, globalq: deque) -> Any:
     if pp.runq:
         return pp.runq.popleft()
     return None
-
-
-def runqready(pp: LocalQueues, g: Any) -> None:
-    """Queue a readied goroutine on its own thread: into ``runnext``, kicking
-    the previous one to the tail of ``runq`` (Go's runqput with next=true).
-    proc.goready and the channel hand-off inline this."""
-    old = pp.runnext
-    pp.runnext = g
-    if old is not None:
-        pp.runq.append(old)
 
 
 def runqget_fair(pp: LocalQueues, globalq: deque) -> Any:
