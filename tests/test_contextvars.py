@@ -55,17 +55,17 @@ def test_goroutine_sees_creator_thread_values(run):
     def in_thread(out):
         rid.set("req-thread")  # a new thread starts in an empty context
         g = gmploop.go(_child_reads_then_writes)
-        out.append((g.join(T), rid.get(), other.get()))
+        out.send((g.join(T), rid.get(), other.get()), timeout=T)
 
     def main():
-        out = []
+        out = Chan(1)
         t = threading.Thread(target=in_thread, args=(out,))
         t.start()
-        gmploop.blocking(t.join, T)
-        assert not t.is_alive()
-        return out
+        got = out.recv(timeout=T)
+        t.join(T)  # it has sent: it is ending
+        return got
 
-    assert run(main) == [("req-thread", "req-thread", "unset")]
+    assert run(main) == ("req-thread", "req-thread", "unset")
 
 
 def test_main_goroutine_starts_in_a_copy_of_the_callers_context(run):
