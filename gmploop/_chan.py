@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from _thread import allocate_lock, get_ident
 from collections import deque
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, TypeVar
 
 from greenlet import getcurrent
 
@@ -48,8 +48,12 @@ def _check_cap(cap: Any) -> int:
     return cap
 
 
-class Chan:
-    """A Go channel: ``Chan(0)`` unbuffered (rendezvous), ``Chan(n)`` buffered.
+T = TypeVar("T")
+
+
+class Chan(Generic[T]):
+    """A Go channel: ``Chan(0)`` unbuffered (rendezvous), ``Chan(n)`` buffered;
+    ``Chan[int]()`` (or ``ch: Chan[int] = Chan()``) for type checkers.
 
     Safe from goroutines (which park), plain threads (which block) and asyncio
     coroutines (the ``a*`` methods), all at once.
@@ -60,7 +64,7 @@ class Chan:
     def __init__(self, cap: int = 0) -> None:
         self._cap = _check_cap(cap)
         self._lock = allocate_lock()
-        self._buf: deque = deque()
+        self._buf: deque[T] = deque()
         self._closed = False
         self.recvq = WaitQ()
         self.sendq = WaitQ()
@@ -102,7 +106,7 @@ class Chan:
 
     # -- the two transfers, shared with select ----------------------------------
 
-    def _take_from_sender(self, sg: Sudog) -> Any:
+    def _take_from_sender(self, sg: Sudog) -> T:
         """Under the lock, ``sg`` a claimed waiting sender: the value a receive
         gets now. On a full buffered channel that is the buffer's head, and the
         sender's value moves to its tail (chan.go recv), so values are received
@@ -118,7 +122,7 @@ class Chan:
         return v
 
     @staticmethod
-    def _give_to_receiver(sg: Sudog, value: Any) -> None:
+    def _give_to_receiver(sg: Sudog, value: object) -> None:
         """Under the lock, ``sg`` a claimed waiting receiver: hand it ``value``."""
         sg.elem = value
         sg.ok = True
@@ -136,7 +140,7 @@ class Chan:
     # between "# inline REF(ARGS)" and "# inline end" markers;
     # tests/test_inline_copies.py checks each copy against REF's AST.
 
-    def send(self, value: Any, timeout: float | None = None) -> None:
+    def send(self, value: T, timeout: float | None = None) -> None:
         """Send ``value``; blocks until a receiver takes it or there is room.
 
         Raises ``Closed`` if the channel is (or gets) closed, ``TimeoutError``
@@ -226,7 +230,7 @@ class Chan:
         if not sg.success:
             raise Closed("send on closed channel")
 
-    def _send_fast(self, value: Any) -> bool:
+    def _send_fast(self, value: T) -> bool:
         """Under the lock: complete a send now if possible. Returns True if
         done (lock released); raises Closed (lock released); False: must wait
         (lock still held)."""
@@ -246,7 +250,7 @@ class Chan:
             return True
         return False
 
-    async def asend(self, value: Any, timeout: float | None = None) -> None:
+    async def asend(self, value: T, timeout: float | None = None) -> None:
         """Awaitable ``send``; never blocks the loop. Cancelling it never loses
         the value: a cancelled ``asend`` did not send."""
         if timeout is not None:
@@ -270,7 +274,7 @@ class Chan:
         if not sg.success:
             raise Closed("send on closed channel")
 
-    def try_send(self, value: Any) -> bool:
+    def try_send(self, value: T) -> bool:
         """Send without blocking: False if it would block. Closed -> ``Closed``."""
         self._lock.acquire()
         if self._send_fast(value):
@@ -280,7 +284,7 @@ class Chan:
 
     # -- receive ---------------------------------------------------------------
 
-    def _recv_fast(self) -> tuple[Any, bool] | None:
+    def _recv_fast(self) -> tuple[T | None, bool] | None:
         """Under the lock: receive now if possible, returning (value, ok) and
         releasing the lock; None (lock still held) if it must wait."""
         if self.sendq:
@@ -327,7 +331,7 @@ class Chan:
         return None
 
     def _recv_wait(self, timeout: float | None, what: str = "Chan.recv()",
-                   alt: str = "ch.arecv()") -> tuple[Any, bool]:
+                   alt: str = "ch.arecv()") -> tuple[T | None, bool]:
         """Under the lock, nothing to receive now: wait (releases the lock)."""
         if timeout == 0:
             self._lock.release()
@@ -362,7 +366,7 @@ class Chan:
             raise TimeoutError("receive timed out")
         return sg.elem, sg.ok
 
-    def recv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
+    def recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
         """Go's ``v, ok := <-ch``: ``(None, False)`` once closed and drained."""
         if timeout is not None:
             timeout = check_timeout(timeout)
@@ -372,7 +376,7 @@ class Chan:
             return r
         return self._recv_wait(timeout, "Chan.recv_ok()", "ch.arecv_ok()")
 
-    def recv(self, timeout: float | None = None) -> Any:
+    def recv(self, timeout: float | None = None) -> T:
         """Receive a value; blocks until one arrives. Closed and drained ->
         ``Closed``; not in time -> ``TimeoutError``."""
         if timeout is not None:
@@ -419,7 +423,7 @@ class Chan:
             return r[0]
         raise Closed("receive from closed channel")
 
-    async def arecv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
+    async def arecv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
         """Awaitable ``recv_ok``. A cancelled ``arecv_ok`` took nothing."""
         if timeout is not None:
             timeout = check_timeout(timeout)
@@ -441,14 +445,14 @@ class Chan:
             raise TimeoutError("receive timed out")
         return sg.elem, sg.ok
 
-    async def arecv(self, timeout: float | None = None) -> Any:
+    async def arecv(self, timeout: float | None = None) -> T:
         """Awaitable ``recv``. A cancelled ``arecv`` took nothing."""
         v, ok = await self.arecv_ok(timeout)
         if not ok:
             raise Closed("receive from closed channel")
         return v
 
-    def try_recv(self) -> tuple[Any, bool]:
+    def try_recv(self) -> tuple[T | None, bool]:
         """Receive without blocking: ``(value, True)`` or ``(None, False)`` if
         none is ready. Closed and drained -> ``Closed``."""
         self._lock.acquire()
@@ -478,7 +482,7 @@ class Chan:
 
     # -- iteration -----------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         """``for v in ch``: receive until closed and drained."""
         while True:
             v, ok = self.recv_ok()
@@ -486,7 +490,7 @@ class Chan:
                 return
             yield v
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
+    async def __aiter__(self) -> AsyncIterator[T]:
         """``async for v in ch``: receive until closed and drained."""
         while True:
             v, ok = await self.arecv_ok()

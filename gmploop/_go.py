@@ -10,7 +10,8 @@ from contextvars import copy_context
 import sys
 import threading
 from _thread import get_ident
-from typing import Any, Callable
+from collections.abc import Coroutine
+from typing import Any, Callable, ParamSpec, TypeVar, overload
 
 from greenlet import getcurrent
 
@@ -32,6 +33,33 @@ _getframe = sys._getframe
 # --------------------------------------------------------------------------
 # run
 # --------------------------------------------------------------------------
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+# Typing: a coroutine, a coroutine function or a plain function gives its
+# result; arguments are checked against main's parameters (ParamSpec), except
+# when procs= is passed too (PEP 612 allows no keyword between *args and
+# **kwargs).
+@overload
+def run(main: Coroutine[Any, Any, _R], *, procs: int | None = None) -> _R: ...
+@overload
+def run(main: Callable[[], Coroutine[Any, Any, _R]], *,  # type: ignore[overload-overlap]
+        procs: int | None = None) -> _R: ...
+@overload
+def run(main: Callable[[], _R], *, procs: int | None = None) -> _R: ...
+@overload
+def run(main: Callable[..., Coroutine[Any, Any, _R]], *args: Any,  # type: ignore[overload-overlap]
+        procs: int | None, **kwargs: Any) -> _R: ...
+@overload
+def run(main: Callable[..., _R], *args: Any, procs: int | None, **kwargs: Any) -> _R: ...
+@overload
+def run(main: Callable[_P, Coroutine[Any, Any, _R]],  # type: ignore[overload-overlap]
+        *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+@overload
+def run(main: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
 
 
 def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
@@ -182,7 +210,14 @@ def _sched_for_thread() -> Sched:
 # --------------------------------------------------------------------------
 
 
-def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
+@overload
+def go(fn: Callable[_P, Coroutine[Any, Any, _R]],  # type: ignore[overload-overlap]
+       *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+@overload
+def go(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+
+
+def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
     """Start ``fn(*args, **kwargs)`` as a new goroutine and return at once.
 
     The goroutine runs in a copy of the caller's ``contextvars`` context
@@ -284,81 +319,6 @@ def dump_goroutines(file: Any = None) -> None:
     file.write(text if text else "no goroutines\n")
 
 
-# --------------------------------------------------------------------------
-# join / await g
-# --------------------------------------------------------------------------
-
-_joinq_lock = threading.Lock()
-
-
-def _outcome(g: Goroutine) -> Any:
-    if g.exc is not None:
-        raise g.exc
-    return g.result
-
-
-def _joinq(g: Goroutine) -> JoinQ:
-    jq = g.joinq
-    if jq is None:
-        with _joinq_lock:
-            jq = g.joinq
-            if jq is None:
-                jq = g.joinq = JoinQ()
-    return jq
-
-
-def _join(self: Goroutine, timeout: float | None = None) -> Any:
-    """Wait for the goroutine to finish; return its result or re-raise its
-    exception. ``TimeoutError`` if not done in time."""
-    timeout = check_timeout(timeout)
-    if self.status is DEAD:
-        return _outcome(self)
-    me = caller_goroutine("Goroutine.join()", "g")
-    if me is self:
-        raise RuntimeError("a goroutine cannot join itself")
-    jq = _joinq(self)
-    with jq.lock:
-        if self.status is DEAD:
-            return _outcome(self)
-        if timeout == 0:
-            raise TimeoutError(f"goroutine {self.id} did not finish in time")
-        sg = new_sudog(me, W_JOIN)
-        jq.q.enqueue(sg)
-    if not block(sg, timeout, jq.withdraw):
-        raise TimeoutError(f"goroutine {self.id} did not finish in time")
-    return _outcome(self)
-
-
-async def _ajoin(self: Goroutine, timeout: float | None = None) -> Any:
-    timeout = check_timeout(timeout)
-    if self.status is DEAD:
-        return _outcome(self)
-    jq = _joinq(self)
-    loop = asyncio.get_running_loop()
-    with jq.lock:
-        if self.status is DEAD:
-            return _outcome(self)
-        sg = new_async_sudog(loop)
-        jq.q.enqueue(sg)
-    try:
-        ok = await ablock(sg, timeout, jq.withdraw)
-    except asyncio.CancelledError:
-        # As awaiting a Task: cancelling the awaiter cancels the goroutine
-        # (asyncio.wait_for(g, t) does); asyncio.shield(g) protects it.
-        self.cancel()
-        raise
-    if not ok:
-        raise TimeoutError(f"goroutine {self.id} did not finish in time")
-    return _outcome(self)
-
-
-def _await(self: Goroutine):
-    return _ajoin(self).__await__()
-
-
-Goroutine.join = _join  # type: ignore[attr-defined]
-Goroutine.ajoin = _ajoin  # type: ignore[attr-defined]
-Goroutine.__await__ = _await  # type: ignore[attr-defined]
 Goroutine.__module__ = "gmploop"
 
 

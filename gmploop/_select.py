@@ -26,7 +26,7 @@ The transfers themselves are the channel's (``Chan._take_from_sender``,
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from . import _chan
 from ._chan import Chan, Closed
@@ -36,12 +36,15 @@ from ._runtime.sema import (ablock, block, caller_goroutine, check_timeout,
                             new_async_sudog, new_sudog, sibling, wake, withdraw)
 
 
-class Recv:
+T = TypeVar("T")
+
+
+class Recv(Generic[T]):
     """Select case: receive from ``ch`` (``None``: never ready)."""
 
     __slots__ = ("ch",)
 
-    def __init__(self, ch: Chan | None) -> None:
+    def __init__(self, ch: Chan[T] | None) -> None:
         if ch is not None and not isinstance(ch, Chan):
             raise TypeError(f"ch must be a Chan or None, not {type(ch).__name__}")
         self.ch = ch
@@ -50,12 +53,12 @@ class Recv:
         return f"Recv({self.ch!r})"
 
 
-class Send:
+class Send(Generic[T]):
     """Select case: send ``value`` on ``ch`` (``None``: never ready)."""
 
     __slots__ = ("ch", "value")
 
-    def __init__(self, ch: Chan | None, value: Any) -> None:
+    def __init__(self, ch: Chan[T] | None, value: T) -> None:
         if ch is not None and not isinstance(ch, Chan):
             raise TypeError(f"ch must be a Chan or None, not {type(ch).__name__}")
         self.ch = ch
@@ -174,7 +177,7 @@ def _select_now(cases: tuple, default: Any, timeout: Any):
     return _MUST_WAIT, pollorder, lockorder, timeout
 
 
-def select(*cases: Recv | Send, default: bool = False,
+def select(*cases: Recv[Any] | Send[Any], default: bool = False,
            timeout: float | None = None) -> tuple[int, Any, bool]:
     """Wait until one case can proceed, perform exactly that one and return
     ``(index, value, ok)``. See API.md "Select"."""
@@ -197,7 +200,7 @@ def select(*cases: Recv | Send, default: bool = False,
     return _result(cases, sel)
 
 
-async def aselect(*cases: Recv | Send, default: bool = False,
+async def aselect(*cases: Recv[Any] | Send[Any], default: bool = False,
                   timeout: float | None = None) -> tuple[int, Any, bool]:
     """Awaitable ``select``, same arguments and result. Cancelling it performs
     no case (or, if one was already performed, returns it and re-arms the

@@ -110,6 +110,7 @@ from .config import BATCH, GFREE_CAP, FREE_THREADED
 from .config import GLOBAL_CHECK_TICKS
 from .runq import (LocalQueues, globrunqget, runqget, runqget_exit,
                    runqget_fair, runqsteal)
+from . import runtime2
 from .runtime2 import (DEAD, RUNNABLE, RUNNING, WAITING, W_GOSCHED, W_SLEEP,
                        Canceled, Goroutine)
 from .timers import Timer, TimerHeap
@@ -1036,6 +1037,9 @@ def gocancel(g: Goroutine) -> bool:
         except RuntimeError:  # the loop is closed: the runtime has stopped
             pass
     return True
+
+
+runtime2._cancel = gocancel  # Goroutine.cancel (runtime2 cannot import this module)
 
 
 def cancel_parked(g: Goroutine) -> None:

@@ -31,7 +31,12 @@ from __future__ import annotations
 
 import enum
 from _thread import allocate_lock
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from .proc import P
+
+T = TypeVar("T")
 
 
 class Canceled(BaseException):
@@ -76,12 +81,13 @@ W_AWAIT = "asyncio await"
 W_GOSCHED = "preempted"
 
 
-class Goroutine:
+class Goroutine(Generic[T]):
     """A goroutine: a function run by the gmploop scheduler on a greenlet.
 
-    Returned by :func:`gmploop.go`. ``id`` is unique and increasing in creation
-    order; ``name`` defaults to ``goroutine-<id>``. Use :meth:`join` (or
-    ``await g`` in a coroutine) for its result.
+    Returned by :func:`gmploop.go`; ``Goroutine[T]`` is one whose function
+    returns ``T``. ``id`` is unique and increasing in creation order; ``name``
+    defaults to ``goroutine-<id>``. Use :meth:`join` (or ``await g`` in a
+    coroutine) for its result, :meth:`cancel` to stop it.
     """
 
     __slots__ = (
@@ -97,20 +103,28 @@ class Goroutine:
         "__weakref__",
     )
 
-    def __init__(self, gid: int, fn: Any, args: tuple, kwargs: dict | None) -> None:
+    # Slots that are set only when needed (read with getattr and a default).
+    waitobj: Any
+    quiet: bool
+    go_code: Any
+    go_lasti: int
+    parent_goid: int
+
+    def __init__(self, gid: int, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any] | None) -> None:
         self.id = gid
         self._name: str | None = None
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.status = RUNNABLE
-        self.glet = None  # greenlet, bound at first run
-        self.p = None  # home processor, fixed at first run
+        self.glet: Any = None  # greenlet, bound at first run
+        self.p: P | None = None  # home processor, fixed at first run
         self.param: Any = None
         self.waitreason = ""
         self.result: Any = None
         self.exc: BaseException | None = None
-        self.joinq = None  # WaitQueue of joiners, made on first join
+        self.joinq: Any = None  # sema.JoinQ of its joiners, made on first join
         self.tracked = False  # in its P's allgs (set at first park)
         self.sudog: Sudog | None = None  # cached waiter for plain waits
         # Cancellation (proc.py, "Cancellation"): a request not yet
@@ -141,19 +155,41 @@ class Goroutine:
         """True once the goroutine's function has returned or raised."""
         return self.status is DEAD
 
+    def join(self, timeout: float | None = None) -> T:
+        """Wait for the goroutine to finish; return its result or re-raise its
+        exception. Parks a calling goroutine, blocks a calling thread.
+        ``TimeoutError`` if not done in time (the goroutine is not cancelled);
+        joining itself raises ``RuntimeError``."""
+        r: T = _join(self, timeout)
+        return r
+
+    async def ajoin(self, timeout: float | None = None) -> T:
+        """``join`` for a coroutine, without blocking the loop. Cancelling the
+        awaiting task cancels the goroutine, as awaiting a Task does
+        (``asyncio.shield`` prevents it); a timeout does not."""
+        r: T = await _ajoin(self, timeout)
+        return r
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """``await g``: same as ``await g.ajoin()``."""
+        return self.ajoin().__await__()
+
     def cancel(self) -> bool:
         """Ask the goroutine to stop: ``Canceled`` is raised at its current
         blocking operation, or at the next one it starts, which then performs
         nothing. Delivered once; the goroutine may catch it. Works from any
         goroutine, thread or coroutine. False if it has already finished."""
-        from .proc import gocancel
-        return gocancel(self)
+        return _cancel(self)
 
     def __repr__(self) -> str:
         return f"<Goroutine {self.id} {self.name!r} {self.status.name.lower()}>"
 
-    # join / __await__ are attached by gmploop._go (they need the waiter
-    # machinery of sema.py, which imports this module).
+
+# Goroutine's waiting and cancelling live in sema.py and proc.py, which import
+# this module; they install their functions here when they load.
+_join: Callable[[Goroutine[Any], float | None], Any]
+_ajoin: Callable[[Goroutine[Any], float | None], Any]
+_cancel: Callable[[Goroutine[Any]], bool]
 
 
 class SelectDone:

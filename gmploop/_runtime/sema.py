@@ -52,8 +52,9 @@ from typing import Any, Callable
 from greenlet import getcurrent
 
 from .proc import _Worker, _get_running_loop, add_timer, goready, gopark_commit
-from .runtime2 import (K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
-                       SG_WAITING, WAITING, SelectDone, Sudog)
+from . import runtime2
+from .runtime2 import (DEAD, K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
+                       SG_WAITING, W_JOIN, WAITING, Goroutine, SelectDone, Sudog)
 
 
 class WaitQ(deque):
@@ -407,7 +408,8 @@ def _resolve_timeout(fut: asyncio.Future) -> None:
 
 
 # --------------------------------------------------------------------------
-# Joining goroutines (used by proc.goexit)
+# Joining goroutines (Goroutine.join / ajoin / await g; proc.P.worker_main
+# wakes the joiners when a goroutine ends)
 # --------------------------------------------------------------------------
 
 
@@ -425,8 +427,9 @@ class JoinQ:
             return withdraw(sg)
 
 
-def wake_joiners(g) -> None:
+def wake_joiners(g: Goroutine[Any]) -> None:
     jq = g.joinq
+    assert jq is not None
     with jq.lock:
         woken = jq.q.claim_all()
         for sg in woken:
@@ -436,8 +439,79 @@ def wake_joiners(g) -> None:
     wake_all(woken)
 
 
+_joinq_lock = allocate_lock()
+
+
+def _joinq(g: Goroutine[Any]) -> JoinQ:
+    jq = g.joinq
+    if jq is None:
+        with _joinq_lock:
+            jq = g.joinq
+            if jq is None:
+                jq = g.joinq = JoinQ()
+    return jq
+
+
+def _outcome(g: Goroutine[Any]) -> Any:
+    if g.exc is not None:
+        raise g.exc
+    return g.result
+
+
+def join(g: Goroutine[Any], timeout: float | None = None) -> Any:
+    """``Goroutine.join``: wait for ``g`` to finish; its result, or its
+    exception re-raised. ``TimeoutError`` if not done in time."""
+    timeout = check_timeout(timeout)
+    if g.status is DEAD:
+        return _outcome(g)
+    me = caller_goroutine("Goroutine.join()", "g")
+    if me is g:
+        raise RuntimeError("a goroutine cannot join itself")
+    jq = _joinq(g)
+    with jq.lock:
+        if g.status is DEAD:
+            return _outcome(g)
+        if timeout == 0:
+            raise TimeoutError(f"goroutine {g.id} did not finish in time")
+        sg = new_sudog(me, W_JOIN)
+        jq.q.enqueue(sg)
+    if not block(sg, timeout, jq.withdraw):
+        raise TimeoutError(f"goroutine {g.id} did not finish in time")
+    return _outcome(g)
+
+
+async def ajoin(g: Goroutine[Any], timeout: float | None = None) -> Any:
+    """``Goroutine.ajoin`` and ``await g``: ``join`` for a coroutine. As
+    awaiting a Task, cancelling the awaiting task cancels the goroutine
+    (``asyncio.wait_for(g, t)`` does); ``asyncio.shield(g)`` protects it."""
+    timeout = check_timeout(timeout)
+    if g.status is DEAD:
+        return _outcome(g)
+    jq = _joinq(g)
+    loop = asyncio.get_running_loop()
+    with jq.lock:
+        if g.status is DEAD:
+            return _outcome(g)
+        sg = new_async_sudog(loop)
+        jq.q.enqueue(sg)
+    try:
+        ok = await ablock(sg, timeout, jq.withdraw)
+    except asyncio.CancelledError:
+        g.cancel()
+        raise
+    if not ok:
+        raise TimeoutError(f"goroutine {g.id} did not finish in time")
+    return _outcome(g)
+
+
+# Goroutine's methods call these (runtime2 cannot import this module).
+runtime2._join = join
+runtime2._ajoin = ajoin
+
+
 __all__ = [
     "WaitQ", "JoinQ", "is_live", "acquire_sudog", "new_sudog", "new_async_sudog", "sibling",
     "claim", "withdraw", "wake", "wake_all", "block", "ablock", "check_timeout",
-    "caller_goroutine", "loop_thread_error", "wake_joiners", "SelectDone",
+    "caller_goroutine", "loop_thread_error", "wake_joiners", "join", "ajoin",
+    "SelectDone",
 ]
