@@ -414,13 +414,13 @@ class Chan(Generic[T]):
                     lock.release()
                     gopark_commit(g)
                     if sg.ok:
-                        return sg.elem
+                        return sg.elem  # type: ignore[no-any-return]  # a T was sent
                     raise Closed("receive from closed channel")
         r = self._recv_fast()
         if r is None:
             r = self._recv_wait(timeout)
         if r[1]:
-            return r[0]
+            return r[0]  # type: ignore[return-value]  # ok: a T was received
         raise Closed("receive from closed channel")
 
     async def arecv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
@@ -450,7 +450,7 @@ class Chan(Generic[T]):
         v, ok = await self.arecv_ok(timeout)
         if not ok:
             raise Closed("receive from closed channel")
-        return v
+        return v  # type: ignore[return-value]  # ok: a T was received
 
     def try_recv(self) -> tuple[T | None, bool]:
         """Receive without blocking: ``(value, True)`` or ``(None, False)`` if
@@ -488,7 +488,7 @@ class Chan(Generic[T]):
             v, ok = self.recv_ok()
             if not ok:
                 return
-            yield v
+            yield v  # type: ignore[misc]  # ok: a T was received
 
     async def __aiter__(self) -> AsyncIterator[T]:
         """``async for v in ch``: receive until closed and drained."""
@@ -496,15 +496,16 @@ class Chan(Generic[T]):
             v, ok = await self.arecv_ok()
             if not ok:
                 return
-            yield v
+            yield v  # type: ignore[misc]  # ok: a T was received
 
 
 Chan.__module__ = "gmploop"
 Closed.__module__ = "gmploop"
 
 
-def _debug_checked(method):  # GMPLOOP_DEBUG=1: check invariants after every op
-    def checked(self, *args, **kwargs):
+def _debug_checked(method: Callable[..., Any]) -> Callable[..., Any]:
+    # GMPLOOP_DEBUG=1: check invariants after every op
+    def checked(self: Chan[Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         finally:

@@ -34,7 +34,11 @@ from _thread import allocate_lock
 from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, TypeVar
 
 if TYPE_CHECKING:
+    import asyncio
+    from _thread import LockType
+
     from .proc import P
+    from .sema import JoinQ
 
 T = TypeVar("T")
 
@@ -103,6 +107,10 @@ class Goroutine(Generic[T]):
         "__weakref__",
     )
 
+    # Typed as its readers see it: fixed at the first run, and read only by
+    # the goroutine itself or by wakers of one that has run (hot paths).
+    # None before then (set in __init__).
+    p: P
     # Slots that are set only when needed (read with getattr and a default).
     waitobj: Any
     quiet: bool
@@ -119,12 +127,12 @@ class Goroutine(Generic[T]):
         self.kwargs = kwargs
         self.status = RUNNABLE
         self.glet: Any = None  # greenlet, bound at first run
-        self.p: P | None = None  # home processor, fixed at first run
+        self.p = None  # type: ignore[assignment]  # home processor, see above
         self.param: Any = None
         self.waitreason = ""
         self.result: Any = None
         self.exc: BaseException | None = None
-        self.joinq: Any = None  # sema.JoinQ of its joiners, made on first join
+        self.joinq: JoinQ | None = None  # its joiners, made on first join
         self.tracked = False  # in its P's allgs (set at first park)
         self.sudog: Sudog | None = None  # cached waiter for plain waits
         # Cancellation (proc.py, "Cancellation"): a request not yet
@@ -269,9 +277,11 @@ class Sudog:
         self.sel: SelectDone | None = None
         self.idx = 0
         self.state = SG_WAITING
-        self.lock = None
-        self.fut = None
-        self.loop = None
+        # Per kind: a thread's lock (K_THREAD), a coroutine's future and its
+        # loop (K_FUTURE); None for the other kinds.
+        self.lock: LockType | None = None
+        self.fut: asyncio.Future[Any] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.success = False
 
     def __repr__(self) -> str:

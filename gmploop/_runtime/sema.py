@@ -57,7 +57,7 @@ from .runtime2 import (DEAD, K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
                        SG_WAITING, W_JOIN, WAITING, Goroutine, SelectDone, Sudog)
 
 
-class WaitQ(deque):
+class WaitQ(deque[Sudog]):
     """FIFO of sudogs with lazy deletion of withdrawn / lost-select waiters.
 
     Invariant: len(self) <= 2 * max(live waiters, COMPACT_MIN) after every
@@ -126,7 +126,7 @@ class WaitQ(deque):
     def claim_all(self) -> list[Sudog]:
         """Pop and claim every live waiter, in order (caller holds the lock;
         it fills in the outcome, releases the lock, then ``wake_all``)."""
-        out = []
+        out: list[Sudog] = []
         while True:
             sg = self.dequeue()
             if sg is None:
@@ -186,18 +186,19 @@ def loop_thread_error(what: str, alt: str) -> RuntimeError:
         f"use 'await {alt}' in a coroutine, or call it from a goroutine or thread")
 
 
-def caller_goroutine(what: str, alt: str):
+def caller_goroutine(what: str, alt: str) -> Goroutine[Any] | None:
     """The running goroutine, or None for a plain thread. Raises RuntimeError
     on an event loop's thread outside goroutines (blocking would freeze it)."""
     cur = getcurrent()
     if type(cur) is _Worker:
-        return cur.g
+        g: Goroutine[Any] = cur.g
+        return g
     if _get_running_loop() is not None:
         raise loop_thread_error(what, alt)
     return None
 
 
-def acquire_sudog(g, reason: str) -> Sudog:
+def acquire_sudog(g: Goroutine[Any], reason: str) -> Sudog:
     """A WAITING sudog for goroutine ``g``, which is marked WAITING (Go's
     acquireSudog + gopark's first half). Reuses ``g.sudog`` only when a waker
     took it off its queue (step 6 of the header).
@@ -218,7 +219,7 @@ def acquire_sudog(g, reason: str) -> Sudog:
     return sg
 
 
-def new_sudog(g, reason: str) -> Sudog:
+def new_sudog(g: Goroutine[Any] | None, reason: str) -> Sudog:
     """A waiter for goroutine ``g`` (marked WAITING now) or, if None, this thread."""
     if g is not None:
         return acquire_sudog(g, reason)
@@ -252,7 +253,7 @@ def sibling(first: Sudog) -> Sudog:
 # --------------------------------------------------------------------------
 
 
-def _resolve(fut: asyncio.Future) -> None:
+def _resolve(fut: asyncio.Future[Any]) -> None:
     if not fut.done():
         fut.set_result(None)
 
@@ -263,9 +264,12 @@ def wake(sg: Sudog) -> None:
     if k == K_G:
         goready(sg.g)
     elif k == K_THREAD:
-        sg.lock.release()
+        lk = sg.lock
+        assert lk is not None
+        lk.release()
     else:
         loop = sg.loop
+        assert loop is not None and sg.fut is not None
         if _get_running_loop() is loop:
             _resolve(sg.fut)
         else:
@@ -297,7 +301,7 @@ def check_timeout(timeout: Any) -> float | None:
     return timeout if timeout > 0 else 0.0
 
 
-def _timer_fire(arg: tuple) -> None:
+def _timer_fire(arg: tuple[Sudog, Callable[[Sudog], bool]]) -> None:
     sg, withdraw_ = arg
     if withdraw_(sg):
         sg.success = False
@@ -326,6 +330,7 @@ def block(sg: Sudog, timeout: float | None, withdraw_: Callable[[Sudog], bool]) 
         # The timer fired: it either withdrew us, or lost to a waker.
         return not _withdrawn(sg)
     lk = sg.lock
+    assert lk is not None
     if timeout is None:
         lk.acquire()
         return True
@@ -365,11 +370,13 @@ async def ablock(sg: Sudog, timeout: float | None, withdraw_: Callable[[Sudog], 
       ``asyncio.Lock`` does, so a cancelled task never returns holding it.
     """
     fut = sg.fut
+    loop = sg.loop
+    assert fut is not None and loop is not None
     try:
         if timeout is None:
             await fut
         else:
-            handle = sg.loop.call_later(timeout, _resolve_timeout, fut)
+            handle = loop.call_later(timeout, _resolve_timeout, fut)
             try:
                 await fut
             finally:
@@ -390,11 +397,11 @@ async def ablock(sg: Sudog, timeout: float | None, withdraw_: Callable[[Sudog], 
             # Re-arm the cancellation at the task's next suspension, not now:
             # a pending cancel at return would make a task whose coroutine is
             # this very operation end cancelled and drop the value.
-            sg.loop.call_soon(_recancel, task)
+            loop.call_soon(_recancel, task)
         return True
 
 
-def _recancel(task: asyncio.Task) -> None:
+def _recancel(task: asyncio.Task[Any]) -> None:
     # Only if the request is still outstanding: an asyncio.timeout() that
     # expired at the hand-off has consumed it (uncancel) on leaving its block.
     if not task.done() and task.cancelling() > 0:
@@ -402,7 +409,7 @@ def _recancel(task: asyncio.Task) -> None:
         task.cancel()
 
 
-def _resolve_timeout(fut: asyncio.Future) -> None:
+def _resolve_timeout(fut: asyncio.Future[Any]) -> None:
     if not fut.done():
         fut.set_result("timeout")
 
