@@ -32,7 +32,10 @@ docs/asyncio.md lists what is left):
    ``context=`` and ``eager_start=`` always and names the task itself).
 5. ``remove_reader``/``remove_writer`` return whether a callback was
    registered (uvloop returns None); ``subprocess_shell`` rejects a non-string
-   command with ``ValueError`` as the stdlib does.
+   command with ``ValueError`` as the stdlib does; ``subprocess_exec`` and
+   ``subprocess_shell`` take Popen's ``user``, ``group``, ``extra_groups``,
+   ``umask`` and ``process_group`` (uvloop rejects them), applied in the
+   child by a ``preexec_fn`` (``_child_setup``).
 6. Signal handlers are the stdlib's design on uvloop's wake-up: uvloop loses a
    signal that arrives while its loop is stopped (its self-pipe exists only
    while it runs, so the callback waits for the *next* signal), and its
@@ -115,6 +118,70 @@ def _fd_of(fileobj: Any) -> int:
         return int(fileobj.fileno())
     except (AttributeError, TypeError, ValueError):
         raise ValueError(f"Invalid file object: {fileobj!r}") from None
+
+
+def _popen_id(value: Any, what: str, lookup: Callable[[str], int]) -> int:
+    # subprocess.Popen's checks of user=/group=/extra_groups= items.
+    if isinstance(value, str):
+        return lookup(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be a string or an integer")
+    if value < 0:
+        raise ValueError(f"{what} ID cannot be negative, got {value}")
+    return value
+
+
+def _child_setup(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Popen's ``user``, ``group``, ``extra_groups``, ``umask`` and
+    ``process_group``, which the stdlib loop passes to ``subprocess.Popen``
+    and uvloop's spawn rejects (``ValueError: unexpected kwargs``): checked
+    and looked up here, as Popen does, and applied in the child by a
+    ``preexec_fn`` (which uvloop supports), in ``_posixsubprocess``'s order
+    and before the caller's own ``preexec_fn``."""
+    if not any(k in kwargs for k in ("user", "group", "extra_groups", "umask", "process_group")):
+        return kwargs
+    import os
+    kwargs = dict(kwargs)
+    user = kwargs.pop("user", None)
+    group = kwargs.pop("group", None)
+    extra = kwargs.pop("extra_groups", None)
+    umask = kwargs.pop("umask", -1)
+    pgid = kwargs.pop("process_group", None)
+    uid = gid = gids = None
+    if user is not None:
+        import pwd
+        uid = _popen_id(user, "User", lambda n: pwd.getpwnam(n).pw_uid)
+    if group is not None:
+        import grp
+        gid = _popen_id(group, "Group", lambda n: grp.getgrnam(n).gr_gid)
+    if extra is not None:
+        import grp
+        if isinstance(extra, str):
+            raise ValueError("Groups must be a list, not a string")
+        gids = [_popen_id(x, "Items in extra_groups", lambda n: grp.getgrnam(n).gr_gid)
+                for x in extra]
+    if not isinstance(umask, int) or isinstance(umask, bool):
+        raise TypeError("umask must be an integer")
+    if pgid is not None and (isinstance(pgid, bool) or not isinstance(pgid, int)):
+        raise TypeError("process_group must be an integer")
+    then = kwargs.get("preexec_fn")
+
+    def preexec_fn() -> None:
+        if umask >= 0:
+            os.umask(umask)
+        if pgid is not None and pgid >= 0:
+            os.setpgid(0, pgid)
+        if gids is not None:
+            os.setgroups(gids)
+        if gid is not None:
+            os.setregid(gid, gid)
+        if uid is not None:
+            os.setreuid(uid, uid)
+        if then is not None:
+            then()
+
+    kwargs["preexec_fn"] = preexec_fn
+    return kwargs
 
 
 def _stdlib_factory_call(factory: Callable[..., Any]) -> Callable[..., Any]:
@@ -364,7 +431,16 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
         """Run ``cmd`` in a shell; see ``asyncio.loop.subprocess_shell``."""
         if not isinstance(cmd, (bytes, str)):
             raise ValueError("cmd must be a string")
+        if _uvloop is not None:
+            kwargs = _child_setup(kwargs)
         return await super().subprocess_shell(protocol_factory, cmd, **kwargs)
+
+    async def subprocess_exec(self, protocol_factory: Any, program: Any, *args: Any,
+                              **kwargs: Any) -> Any:
+        """Run ``program``; see ``asyncio.loop.subprocess_exec``."""
+        if _uvloop is not None:
+            kwargs = _child_setup(kwargs)
+        return await super().subprocess_exec(protocol_factory, program, *args, **kwargs)
 
     def __repr__(self) -> str:
         return (f"<GMPEventLoop procs={self._gmp_sched.nprocs} "

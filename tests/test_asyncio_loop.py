@@ -359,6 +359,39 @@ def test_subprocess_pipes(arun):
     assert arun(body) == (b"ABC" * 1000, b"e", 0, b"shell\n", 3, -signal.SIGKILL)
 
 
+def test_subprocess_user_group_umask(arun):
+    """Popen's user, group, extra_groups, umask and process_group, which the
+    stdlib loop passes to Popen and uvloop rejects ("unexpected kwargs")."""
+    root = os.getuid() == 0  # setgroups() needs privilege, on every loop
+    code = ("import os; m = os.umask(0); "
+            "print(oct(m), os.getuid(), os.getgid(), os.getpgid(0) == os.getpid(), "
+            "sorted(os.getgroups()))")
+
+    async def body():
+        kw = dict(user=os.getuid(), group=os.getgid(), umask=0o027, process_group=0)
+        if root:
+            kw["extra_groups"] = [os.getgid()]
+        p = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE, **kw)
+        out, _ = await asyncio.wait_for(p.communicate(), 20)
+        p2 = await asyncio.create_subprocess_shell(
+            "umask", stdout=asyncio.subprocess.PIPE, umask=0o077)
+        out2, _ = await asyncio.wait_for(p2.communicate(), 20)
+        errors = []
+        for bad in (dict(user=-1), dict(group=1.5), dict(user="no-such-user-gmploop")):
+            try:
+                await asyncio.create_subprocess_exec(sys.executable, "-c", "pass", **bad)
+            except (ValueError, TypeError, KeyError) as e:
+                errors.append(type(e).__name__)
+        return out.decode().split(" ", 4), out2.strip(), errors
+
+    fields, umask_shell, errors = arun(body)
+    groups = f"[{os.getgid()}]\n" if root else fields[4]
+    assert fields == ["0o27", str(os.getuid()), str(os.getgid()), "True", groups]
+    assert umask_shell == b"0077"
+    assert errors == ["ValueError", "TypeError", "KeyError"]
+
+
 # --------------------------------------------------------------------------
 # TLS with a self-signed certificate made here
 # --------------------------------------------------------------------------
