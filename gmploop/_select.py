@@ -26,7 +26,7 @@ The transfers themselves are the channel's (``Chan._take_from_sender``,
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 from . import _chan
 from ._chan import Chan, Closed
@@ -35,10 +35,19 @@ from ._runtime.runtime2 import W_SELECT, W_SELECT_NO_CASES, SelectDone
 from ._runtime.sema import (ablock, block, caller_goroutine, check_timeout,
                             new_async_sudog, new_sudog, sibling, wake, withdraw)
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from ._runtime.runtime2 import Sudog
+
+    _Cases: TypeAlias = "tuple[Recv[Any] | Send[Any], ...]"
+    _Result: TypeAlias = "tuple[int, Any, bool]"
+
 
 T = TypeVar("T")
 
 
+@final  # the passes below tell the two apart by exact type
 class Recv(Generic[T]):
     """Select case: receive from ``ch`` (``None``: never ready)."""
 
@@ -53,6 +62,7 @@ class Recv(Generic[T]):
         return f"Recv({self.ch!r})"
 
 
+@final
 class Send(Generic[T]):
     """Select case: send ``value`` on ``ch`` (``None``: never ready)."""
 
@@ -68,7 +78,8 @@ class Send(Generic[T]):
         return f"Send({self.ch!r}, {self.value!r})"
 
 
-def _prepare(cases: tuple, default: Any, timeout: Any):
+def _prepare(cases: _Cases, default: Any,
+             timeout: Any) -> tuple[list[int], list[Chan[Any]], float | None]:
     if not isinstance(default, bool):
         raise TypeError(f"default must be a bool, not {type(default).__name__}")
     timeout = check_timeout(timeout)
@@ -80,27 +91,28 @@ def _prepare(cases: tuple, default: Any, timeout: Any):
         if c.ch is not None:
             active.append(i)
     config.rng.shuffle(active)  # pollorder
-    chans = {id(cases[i].ch): cases[i].ch for i in active}
+    chans = {id(ch): ch for i in active if (ch := cases[i].ch) is not None}
     lockorder = [chans[k] for k in sorted(chans)]
     return active, lockorder, timeout
 
 
-def _lock_all(lockorder) -> None:
+def _lock_all(lockorder: list[Chan[Any]]) -> None:
     for c in lockorder:
         c._lock.acquire()
 
 
-def _unlock_all(lockorder) -> None:
+def _unlock_all(lockorder: list[Chan[Any]]) -> None:
     for c in reversed(lockorder):
         c._lock.release()
 
 
-def _pass1(cases, pollorder):
+def _pass1(cases: _Cases, pollorder: list[int]) -> tuple[_Result, Sudog | None] | None:
     """Under all locks: perform a ready case. Returns (result, sudog to wake)
     or None. Raises Closed (locks still held: the caller unlocks)."""
     for i in pollorder:
         case = cases[i]
         c = case.ch
+        assert c is not None  # polled cases have a channel (_prepare)
         if type(case) is Recv:
             sg = c.sendq.dequeue() if c.sendq else None
             if sg is not None:
@@ -122,7 +134,7 @@ def _pass1(cases, pollorder):
     return None
 
 
-def _enqueue_all(cases, pollorder, first) -> SelectDone:
+def _enqueue_all(cases: _Cases, pollorder: list[int], first: Sudog) -> SelectDone:
     sel = SelectDone()
     first.sel = sel
     sg = first
@@ -132,16 +144,19 @@ def _enqueue_all(cases, pollorder, first) -> SelectDone:
         sg.sel = sel
         sg.idx = i
         case = cases[i]
+        c = case.ch
+        assert c is not None  # polled cases have a channel (_prepare)
         if type(case) is Recv:
-            case.ch.recvq.enqueue(sg)
+            c.recvq.enqueue(sg)
         else:
             sg.elem = case.value
-            case.ch.sendq.enqueue(sg)
+            c.sendq.enqueue(sg)
     return sel
 
 
-def _result(cases, sel: SelectDone):
+def _result(cases: _Cases, sel: SelectDone) -> _Result:
     won = sel.won
+    assert won is not None  # called once a waker claimed a case
     if type(cases[won.idx]) is Recv:
         return won.idx, won.elem, won.ok
     if not won.success:
@@ -149,13 +164,11 @@ def _result(cases, sel: SelectDone):
     return won.idx, None, True
 
 
-_MUST_WAIT = object()
-
-
-def _select_now(cases: tuple, default: Any, timeout: Any):
-    """Passes 0 and 1, shared by select and aselect. Returns ``(result, ...)``
-    when done without waiting; else ``(_MUST_WAIT, pollorder, lockorder,
-    timeout)`` with every channel still locked (the caller enqueues, unlocks)."""
+def _select_now(cases: _Cases, default: Any, timeout: Any
+                ) -> tuple[_Result | None, list[int], list[Chan[Any]], float | None]:
+    """Passes 0 and 1, shared by select and aselect. Returns ``(result,
+    pollorder, lockorder, timeout)``: ``result`` when done without waiting,
+    else None with every channel still locked (the caller enqueues, unlocks)."""
     pollorder, lockorder, timeout = _prepare(cases, default, timeout)
     _lock_all(lockorder)
     try:
@@ -167,14 +180,14 @@ def _select_now(cases: tuple, default: Any, timeout: Any):
         _unlock_all(lockorder)
         if r[1] is not None:
             wake(r[1])
-        return r[0], None, None, None
+        return r[0], pollorder, lockorder, timeout
     if default:
         _unlock_all(lockorder)
-        return (-1, None, False), None, None, None
+        return (-1, None, False), pollorder, lockorder, timeout
     if timeout == 0:
         _unlock_all(lockorder)
         raise TimeoutError("select timed out")
-    return _MUST_WAIT, pollorder, lockorder, timeout
+    return None, pollorder, lockorder, timeout
 
 
 def select(*cases: Recv[Any] | Send[Any], default: bool = False,
@@ -182,7 +195,7 @@ def select(*cases: Recv[Any] | Send[Any], default: bool = False,
     """Wait until one case can proceed, perform exactly that one and return
     ``(index, value, ok)``. See API.md "Select"."""
     r, pollorder, lockorder, timeout = _select_now(cases, default, timeout)
-    if r is not _MUST_WAIT:
+    if r is not None:
         return r
     try:
         g = caller_goroutine("select()", "aselect(...)")
@@ -206,7 +219,7 @@ async def aselect(*cases: Recv[Any] | Send[Any], default: bool = False,
     no case (or, if one was already performed, returns it and re-arms the
     cancellation for the next await)."""
     r, pollorder, lockorder, timeout = _select_now(cases, default, timeout)
-    if r is not _MUST_WAIT:
+    if r is not None:
         return r
     try:
         first = new_async_sudog(asyncio.get_running_loop())
