@@ -83,7 +83,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant,
-                                 precondition, rule, run_state_machine_as_test)
+                                 rule, run_state_machine_as_test)
 
 import gmploop
 from gmploop import Chan, Closed, Recv, Send, aselect, lowlevel, select
@@ -91,7 +91,7 @@ from gmploop._runtime import config as _config
 
 TINY = 0.001
 SMALL = 0.01
-TIMEOUTS = (0, TINY, SMALL, None)
+TIMEOUTS = (SMALL, None, TINY, 0)
 #: Bound on every wait of the harness (a failure, never a pacing delay).
 T_BOUND = 3.0
 #: Bound once a failure is already reported (only cleaning up).
@@ -105,7 +105,7 @@ STOP = "STOP"
 
 #: Hypothesis budget per machine run (procs 1 and 4, in-process and DEBUG).
 MAX_EXAMPLES = int(os.environ.get("GMPLOOP_MODEL_EXAMPLES", "40"))
-STEPS = int(os.environ.get("GMPLOOP_MODEL_STEPS", "24"))
+STEPS = int(os.environ.get("GMPLOOP_MODEL_STEPS", "50"))
 
 
 # ---------------------------------------------------------------------------
@@ -117,17 +117,19 @@ class Op:
     """One operation for one actor.
 
     kind: send recv recv_ok try_send try_recv select close cancel rv
-    ``cases`` (select): tuple of ("r"|"s", slot or None).
+    ``cid``: the channel's id in the world (``ch<cid>``); the rules name a
+    *slot* instead, which ``resolve`` maps to the channel in it now.
+    ``cases`` (select): tuple of ("r"|"s", cid or None).
     ``inner``/``delay`` (cancel): the async op and when to cancel it
     (an int: loop iterations; a float: seconds).
     """
 
-    __slots__ = ("kind", "slot", "timeout", "cases", "default", "inner", "delay", "rv")
+    __slots__ = ("kind", "cid", "timeout", "cases", "default", "inner", "delay", "rv")
 
-    def __init__(self, kind, slot=None, timeout=None, cases=(), default=False,
+    def __init__(self, kind, cid=None, timeout=None, cases=(), default=False,
                  inner=None, delay=0, rv=None):
         self.kind = kind
-        self.slot = slot
+        self.cid = cid
         self.timeout = timeout
         self.cases = tuple(cases)
         self.default = default
@@ -135,15 +137,22 @@ class Op:
         self.delay = delay
         self.rv = rv
 
+    def resolve(self, slots) -> "Op":
+        """A copy naming channel ids instead of slots."""
+        return Op(self.kind, None if self.cid is None else slots[self.cid], self.timeout,
+                  tuple((d, None if s is None else slots[s]) for d, s in self.cases),
+                  self.default, self.inner and self.inner.resolve(slots), self.delay,
+                  self.rv)
+
     def waits(self) -> list:
-        """(slot, "r"|"s") of every waiter this op may put on a queue."""
+        """(cid, "r"|"s") of every waiter this op may put on a queue."""
         k = self.kind
         if k == "cancel":
             return self.inner.waits()
         if k in ("send", "recv", "recv_ok"):
             if self.timeout == 0:
                 return []
-            return [(self.slot, "s" if k == "send" else "r")]
+            return [(self.cid, "s" if k == "send" else "r")]
         if k == "select":
             if self.default or self.timeout == 0:
                 return []
@@ -171,9 +180,9 @@ class Op:
     def __repr__(self) -> str:
         k = self.kind
         if k in ("send", "recv", "recv_ok"):
-            return f"ch{self.slot}.{k}(timeout={self.timeout})"
+            return f"ch{self.cid}.{k}(timeout={self.timeout})"
         if k in ("try_send", "try_recv", "close"):
-            return f"ch{self.slot}.{k}()"
+            return f"ch{self.cid}.{k}()"
         if k == "select":
             cs = ", ".join(f"{'Recv' if d == 'r' else 'Send'}("
                            f"{'None' if s is None else f'ch{s}'})" for d, s in self.cases)
@@ -239,9 +248,9 @@ class Actor:
         self.g = None
         self.ready = threading.Event()
 
-    def tag(self, slot) -> tuple:
+    def tag(self, cid) -> tuple:
         self.seq += 1
-        t = (slot, self.name, self.seq)
+        t = (cid, self.name, self.seq)
         self.world.offered.add(t)
         return t
 
@@ -287,16 +296,20 @@ class Actor:
 class World:
     """Channels, actors, the log of what happened and the checks."""
 
+    #: At most this many channels per world (``reopen`` adds one).
+    MAX_CHANS = 12
+
     def __init__(self, procs: int, caps) -> None:
         self.procs = procs
-        self.caps = list(caps)
-        self.chans = [Chan(c) for c in self.caps]
+        self.caps = list(caps)  # by channel id
+        self.chans = [Chan(c) for c in self.caps]  # by channel id
+        self.slots = list(range(len(self.chans)))  # slot -> channel id
         self.actors = {n: Actor(self, n) for n in ACTORS}
         self.violations: list[str] = []
         self.offered: set = set()
         self.sent: dict = {}  # tag -> (actor, t0, t1)
-        self.received: list = []  # (tag, slot, actor, t0, t1)
-        self.closed_obs: list = []  # (slot, actor, t0, t1): a receive saw closed+drained
+        self.received: list = []  # (tag, cid, actor, t0, t1)
+        self.closed_obs: list = []  # (cid, actor, t0, t1): a receive saw closed+drained
         self.nops = 0
         self.dead = False
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -312,10 +325,12 @@ class World:
     # -- violations ----------------------------------------------------------
 
     def violation(self, msg: str) -> None:
-        self.violations.append(msg)
+        if msg not in self.violations:  # the checks repeat while they wait
+            self.violations.append(msg)
 
     def report(self) -> str:
-        lines = [f"procs={self.procs} caps={self.caps}"]
+        lines = [f"procs={self.procs} caps by channel id={self.caps} "
+                 f"slots -> channel ids={self.slots}"]
         lines += [f"  {v}" for v in self.violations[:12]]
         if len(self.violations) > 12:
             lines.append(f"  ... and {len(self.violations) - 12} more")
@@ -391,7 +406,18 @@ class World:
         if pending:
             await asyncio.wait(pending, timeout=T_CLEANUP)
 
+    def reopen(self, slot: int, cap: int) -> bool:
+        """Put a new channel in ``slot`` (the old one lives on for the ops
+        that still use it). False if the world has enough channels."""
+        if len(self.chans) >= self.MAX_CHANS:
+            return False
+        self.caps.append(cap)
+        self.chans.append(Chan(cap))
+        self.slots[slot] = len(self.chans) - 1
+        return True
+
     def submit(self, name: str, op: Any) -> None:
+        """Queue ``op`` (naming channel ids: see Op.resolve) on an actor."""
         a = self.actors[name]
         if op != STOP:
             a.nsub += 1
@@ -520,11 +546,11 @@ class World:
         """(call, finish): ``call()`` performs ``op`` (returns an awaitable
         when ``aio``); ``finish(result, exc, t0, t1)`` records and checks."""
         k = op.kind
-        ch = self.chans[op.slot] if op.slot is not None else None
+        ch = self.chans[op.cid] if op.cid is not None else None
         bad = self._unexpected
 
         if k == "send":
-            v = a.tag(op.slot)
+            v = a.tag(op.cid)
             if aio:
                 call = lambda: ch.asend(v, timeout=op.timeout)  # noqa: E731
             else:
@@ -536,7 +562,7 @@ class World:
                         bad(a, op, f"returned {r!r}")
                     self._sent(v, a, t0, t1)
                 else:
-                    self._expect_error(a, op, e, op.timeout is not None, [op.slot])
+                    self._expect_error(a, op, e, op.timeout is not None, [op.cid])
             return call, finish
 
         if k in ("recv", "recv_ok"):
@@ -549,30 +575,30 @@ class World:
             def finish(r, e, t0, t1):
                 if e is not None:
                     if isinstance(e, Closed) and k == "recv":
-                        self.closed_obs.append((op.slot, a.name, t0, t1))
+                        self.closed_obs.append((op.cid, a.name, t0, t1))
                     self._expect_error(a, op, e, op.timeout is not None,
-                                       [op.slot] if k == "recv" else [])
+                                       [op.cid] if k == "recv" else [])
                     return
                 if k == "recv":
-                    self._received(op.slot, r, a, op, t0, t1)
+                    self._received(op.cid, r, a, op, t0, t1)
                     return
                 if type(r) is not tuple or len(r) != 2:
                     bad(a, op, f"returned {r!r}, not (value, ok)")
                 elif r[1] is True:
-                    self._received(op.slot, r[0], a, op, t0, t1)
+                    self._received(op.cid, r[0], a, op, t0, t1)
                 elif r != (None, False) or not ch.closed:
                     bad(a, op, f"returned {r!r} (closed={ch.closed})")
                 else:
-                    self.closed_obs.append((op.slot, a.name, t0, t1))
+                    self.closed_obs.append((op.cid, a.name, t0, t1))
             return call, finish
 
         if k == "try_send":
-            v = a.tag(op.slot)
+            v = a.tag(op.cid)
             call = lambda: ch.try_send(v)  # noqa: E731
 
             def finish(r, e, t0, t1):
                 if e is not None:
-                    self._expect_error(a, op, e, False, [op.slot])
+                    self._expect_error(a, op, e, False, [op.cid])
                 elif r is True:
                     self._sent(v, a, t0, t1)
                 elif r is not False:
@@ -585,12 +611,12 @@ class World:
             def finish(r, e, t0, t1):
                 if e is not None:
                     if isinstance(e, Closed):
-                        self.closed_obs.append((op.slot, a.name, t0, t1))
-                    self._expect_error(a, op, e, False, [op.slot])
+                        self.closed_obs.append((op.cid, a.name, t0, t1))
+                    self._expect_error(a, op, e, False, [op.cid])
                 elif type(r) is not tuple or len(r) != 2:
                     bad(a, op, f"returned {r!r}")
                 elif r[1] is True:
-                    self._received(op.slot, r[0], a, op, t0, t1)
+                    self._received(op.cid, r[0], a, op, t0, t1)
                 elif r != (None, False):
                     bad(a, op, f"returned {r!r}")
             return call, finish
@@ -600,7 +626,7 @@ class World:
 
             def finish(r, e, t0, t1):
                 if e is not None:
-                    self._expect_error(a, op, e, False, [op.slot])
+                    self._expect_error(a, op, e, False, [op.cid])
                 elif not ch.closed:
                     bad(a, op, "returned, but the channel is not closed")
             return call, finish
@@ -620,9 +646,9 @@ class World:
 
             def finish(r, e, t0, t1):
                 if e is not None:
-                    send_slots = [s for d, s in op.cases if d == "s" and s is not None]
+                    send_cids = [s for d, s in op.cases if d == "s" and s is not None]
                     self._expect_error(a, op, e, op.timeout is not None and not op.default,
-                                       send_slots)
+                                       send_cids)
                     return
                 if type(r) is not tuple or len(r) != 3:
                     bad(a, op, f"returned {r!r}")
@@ -656,10 +682,10 @@ class World:
         self.violation(f"{a.name} {op!r}: {what}")
 
     def _expect_error(self, a: Actor, op: Op, e: BaseException, timeout_ok: bool,
-                      closed_slots) -> None:
+                      closed_cids) -> None:
         if isinstance(e, TimeoutError) and timeout_ok:
             return
-        if isinstance(e, Closed) and any(self.chans[s].closed for s in closed_slots):
+        if isinstance(e, Closed) and any(self.chans[s].closed for s in closed_cids):
             return
         self.violation(f"{a.name} {op!r}: raised {e!r}\n" + "".join(
             traceback.format_exception(type(e), e, e.__traceback__)))
@@ -669,15 +695,15 @@ class World:
             self.violation(f"{a.name}: {tag} reported sent twice")
         self.sent[tag] = (a.name, t0, t1)
 
-    def _received(self, slot: int, v: Any, a: Actor, op, t0: float, t1: float) -> None:
+    def _received(self, cid: int, v: Any, a: Actor, op, t0: float, t1: float) -> None:
         if not (type(v) is tuple and v in self.offered):
-            self.violation(f"{a.name} {op!r}: received {v!r} from ch{slot}, a value no "
+            self.violation(f"{a.name} {op!r}: received {v!r} from ch{cid}, a value no "
                            f"send offered")
             return
-        if v[0] != slot:
-            self.violation(f"{a.name} {op!r}: received {v} from ch{slot}, but it was "
+        if v[0] != cid:
+            self.violation(f"{a.name} {op!r}: received {v} from ch{cid}, but it was "
                            f"sent on ch{v[0]}")
-        self.received.append((v, slot, a.name, t0, t1))
+        self.received.append((v, cid, a.name, t0, t1))
 
     # -- rendezvous (teardown): can every actor still meet a partner? --------
 
@@ -778,21 +804,21 @@ class World:
                     expect[w] += 1
                 both |= cur.both_sided()
         equal = True
-        for slot, (nr, ns_, n, closed) in enumerate(rows):
-            where = f"ch{slot} (cap {self.caps[slot]})"
+        for cid, (nr, ns_, n, closed) in enumerate(rows):
+            where = f"ch{cid} (cap {self.caps[cid]})"
             for d, live in (("r", nr), ("s", ns_)):
-                if live > expect[(slot, d)]:
+                if live > expect[(cid, d)]:
                     self.violation(
                         f"{where}: {live} live {'receive' if d == 'r' else 'send'} "
                         f"waiter(s), but the operations in flight can own at most "
-                        f"{expect[(slot, d)]} (a finished operation left its waiter "
+                        f"{expect[(cid, d)]} (a finished operation left its waiter "
                         f"live); in flight: {inflight or 'nothing'}")
-                if live != expect[(slot, d)]:
+                if live != expect[(cid, d)]:
                     equal = False
-            if nr and ns_ and slot not in both:
+            if nr and ns_ and cid not in both:
                 self.violation(f"{where}: live waiters on both recvq ({nr}) and sendq "
                                f"({ns_}); in flight: {inflight}")
-            cap = self.caps[slot]
+            cap = self.caps[cid]
             if cap and n and nr:
                 self.violation(f"{where}: {n} buffered values and {nr} waiting receivers")
             if cap and n < cap and ns_:
@@ -815,6 +841,21 @@ class World:
             self.check_live()
             time.sleep(pause)
             pause = min(pause * 2, 2e-3)
+
+    _CHAN_WAITS = ("chan receive", "chan send", "select")
+
+    def _parked_dead(self, a: Actor) -> bool:
+        """After close() has returned on every channel: a goroutine actor
+        still parked on a channel wait of an unbounded op was not woken by
+        close, so its waiter was not live. (Close wakes before it returns;
+        the op counters pin the op across the status read.)"""
+        if a.kind != "goroutine" or a.g is None:
+            return False
+        ns, nd, cur = a.nstarted, a.ndone, a.cur
+        parked = (a.g.status is lowlevel.GStatus.WAITING
+                  and a.g.waitreason in self._CHAN_WAITS)
+        return (parked and cur is not None and cur.unbounded and ns == nd + 1
+                and (a.nstarted, a.ndone) == (ns, nd))
 
     def settled(self) -> bool:
         """Quiescent: every actor idle or parked in an unbounded op."""
@@ -850,39 +891,45 @@ class World:
             except Closed:
                 pass
         for a in self.actors.values():
-            if not self.wait_for(a.idle, bound if not self.violations else T_CLEANUP,
+            if not self.wait_for(lambda: a.idle() or self._parked_dead(a),
+                                 bound if not self.violations else T_CLEANUP,
                                  f"{a.name} to go idle after close "
                                  f"(it is running {a.cur!r})"):
                 a.stuck = True
+            elif not a.idle():
+                a.stuck = True
+                self.violation(f"{a.name} is parked for good in {a.cur!r}: every channel "
+                               f"is closed and close woke every live waiter, so its "
+                               f"waiter was dead (it will never wake)")
         if not check:
             return
         self.check_live()
-        for slot, ch in enumerate(self.chans):
+        for cid, ch in enumerate(self.chans):
             if ch.recvq.has_live() or ch.sendq.has_live():
-                self.violation(f"ch{slot}: live waiters left after the run "
+                self.violation(f"ch{cid}: live waiters left after the run "
                                f"(recv {ch.recvq.live_count()}, "
                                f"send {ch.sendq.live_count()})")
             try:
                 ch._check_invariants()
             except AssertionError as e:
-                self.violation(f"ch{slot}._check_invariants(): {e}")
+                self.violation(f"ch{cid}._check_invariants(): {e}")
         # drain what is still buffered (a receive by the harness)
         d = self.drainer
-        for slot, ch in enumerate(self.chans):
+        for cid, ch in enumerate(self.chans):
             for _ in range(ch.cap + 2):
                 t0 = monotonic()
                 try:
                     v, ok = ch.try_recv()
                 except Closed:
-                    self.closed_obs.append((slot, d.name, t0, monotonic()))
+                    self.closed_obs.append((cid, d.name, t0, monotonic()))
                     break
                 if not ok:
-                    self.violation(f"ch{slot}: closed, try_recv said (None, False) "
+                    self.violation(f"ch{cid}: closed, try_recv said (None, False) "
                                    f"instead of Closed")
                     break
-                self._received(slot, v, d, "drain", t0, monotonic())
+                self._received(cid, v, d, "drain", t0, monotonic())
             else:
-                self.violation(f"ch{slot}: more values buffered than its capacity")
+                self.violation(f"ch{cid}: more values buffered than its capacity")
         for a in self.actors.values():
             if not a.stuck and not self.violations:
                 self.rendezvous(a, T_BOUND)
@@ -890,8 +937,8 @@ class World:
 
     def check_values(self) -> None:
         got: dict = defaultdict(list)
-        for v, slot, who, t0, t1 in self.received:
-            got[v].append((slot, who, t0, t1))
+        for v, cid, who, t0, t1 in self.received:
+            got[v].append((cid, who, t0, t1))
         for v, recvs in got.items():
             if len(recvs) > 1:
                 self.violation(f"{v} received {len(recvs)} times: {[r[:2] for r in recvs]}")
@@ -906,25 +953,25 @@ class World:
         for v in self.sent:
             if v in got:
                 groups[(v[1], v[0])].append(v)
-        for (sender, slot), vs in groups.items():
+        for (sender, cid), vs in groups.items():
             vs.sort(key=lambda t: t[2])
             max_start, max_v = -1.0, None
             for v in vs:
                 _, _, t0, t1 = got[v][0]
                 if max_start > t1:
-                    self.violation(f"order: {sender} sent {max_v} before {v} on ch{slot}, "
+                    self.violation(f"order: {sender} sent {max_v} before {v} on ch{cid}, "
                                    f"but {v} was received before the receive of "
                                    f"{max_v} began")
                 if t0 > max_start:
                     max_start, max_v = t0, v
         # 5. "closed and drained" while a value was still buffered
-        for slot, who, c0, c1 in self.closed_obs:
+        for cid, who, c0, c1 in self.closed_obs:
             for v, (sender, s0, s1) in self.sent.items():
-                if v[0] != slot or v not in got or s1 >= c0:
+                if v[0] != cid or v not in got or s1 >= c0:
                     continue
                 _, rwho, r0, _ = got[v][0]
                 if r0 > c1:
-                    self.violation(f"{who} saw ch{slot} closed and drained, but {v} "
+                    self.violation(f"{who} saw ch{cid} closed and drained, but {v} "
                                    f"(sent before) was received later by {rwho}")
 
     def stats(self) -> dict:
@@ -935,22 +982,27 @@ class World:
 # The state machine
 # ---------------------------------------------------------------------------
 
+# Biased so that operations meet: a nil channel in one case of four, default
+# in one select of four; timeouts long enough (SMALL) come first.
 actors_st = st.sampled_from(ACTORS)
 slots_st = st.integers(0, NCHAN - 1)
 timeouts_st = st.sampled_from(TIMEOUTS)
-cases_st = st.lists(st.tuples(st.sampled_from("rs"), st.one_of(slots_st, st.none())),
+cases_st = st.lists(st.tuples(st.sampled_from("rs"), st.sampled_from((0, 1, 2, None))),
                     min_size=1, max_size=4)
+default_st = st.integers(0, 3).map(lambda i: i == 3)
 
 
 class ChannelMachine(RuleBasedStateMachine):
-    """Rules queue operations on actors; the actors run them concurrently."""
+    """Rules queue operations on actors; the actors run them concurrently.
+    Rules name channel *slots* (0-2); ``reopen`` puts a fresh channel in a
+    slot (the old one is abandoned, as programs do, and closed at teardown),
+    so closes do not end the interesting part."""
 
     procs = 1
 
     def __init__(self) -> None:
         super().__init__()
         self.world: World | None = None
-        self.closes = 0
 
     @initialize(caps=st.lists(st.sampled_from((0, 1, 2)), min_size=NCHAN, max_size=NCHAN))
     def start(self, caps):
@@ -958,7 +1010,7 @@ class ChannelMachine(RuleBasedStateMachine):
         self.world.start()
 
     def _op(self, actor, op):
-        self.world.submit(actor, op)
+        self.world.submit(actor, op.resolve(self.world.slots))
 
     @rule(actor=actors_st, slot=slots_st, timeout=timeouts_st)
     def send(self, actor, slot, timeout):
@@ -976,17 +1028,21 @@ class ChannelMachine(RuleBasedStateMachine):
     def try_recv(self, actor, slot):
         self._op(actor, Op("try_recv", slot))
 
-    @rule(actor=actors_st, cases=cases_st, default=st.booleans(), timeout=timeouts_st)
+    @rule(actor=actors_st, cases=cases_st, default=default_st, timeout=timeouts_st)
     def select(self, actor, cases, default, timeout):
         if timeout is None and not default and all(s is None for _, s in cases):
             timeout = TINY  # select on only nil channels blocks forever (Go)
         self._op(actor, Op("select", cases=cases, default=default, timeout=timeout))
 
-    @precondition(lambda self: self.closes < 2)
     @rule(actor=actors_st, slot=slots_st)
     def close(self, actor, slot):
-        self.closes += 1
         self._op(actor, Op("close", slot))
+
+    @rule(slot=slots_st, cap=st.sampled_from((0, 1, 2)))
+    def reopen(self, slot, cap):
+        # No precondition on "closed": whether a close has run yet is a race,
+        # and hypothesis needs each example to draw the same way on replay.
+        self.world.reopen(slot, cap)
 
     @rule(actor=st.sampled_from(TASKS),
           inner=st.one_of(
@@ -997,9 +1053,10 @@ class ChannelMachine(RuleBasedStateMachine):
                         st.sampled_from((None, SMALL)))),
           delay=st.sampled_from((0, 1, 3, TINY)))
     def cancel(self, actor, inner, delay):
+        """asend/arecv/arecv_ok/aselect in a sub-task, cancelled mid-flight."""
         if inner.kind == "select" and inner.timeout is None and \
                 all(s is None for _, s in inner.cases):
-            inner.timeout = SMALL
+            inner = Op("select", cases=inner.cases, timeout=SMALL)
         self._op(actor, Op("cancel", inner=inner, delay=delay))
 
     @rule()
@@ -1027,12 +1084,26 @@ class ChannelMachine(RuleBasedStateMachine):
             raise AssertionError("model violation:\n" + w.report())
 
 
+#: Shrinking a failure of a concurrent machine replays racy examples; give it
+#: this long (hypothesis's own cap, 300 s, exceeds the pytest timeout).
+SHRINK_SECONDS = int(os.environ.get("GMPLOOP_MODEL_SHRINK_S", "60"))
+
+
 def run_model(procs: int, max_examples: int = MAX_EXAMPLES, steps: int = STEPS,
-              **kw) -> None:
+              shrink_seconds: int = SHRINK_SECONDS, **kw) -> None:
+    """Run the machine at ``procs`` processors (hypothesis settings in kw)."""
     machine = type(f"ChannelMachineProcs{procs}", (ChannelMachine,), {"procs": procs})
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=max_examples, stateful_step_count=steps, deadline=None,
-        suppress_health_check=list(HealthCheck), **kw))
+    from hypothesis.internal.conjecture import engine  # no public knob for this
+    old = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if old is not None:
+        engine.MAX_SHRINKING_SECONDS = shrink_seconds
+    try:
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=max_examples, stateful_step_count=steps, deadline=None,
+            suppress_health_check=list(HealthCheck), **kw))
+    finally:
+        if old is not None:
+            engine.MAX_SHRINKING_SECONDS = old
 
 
 def test_model(procs):
@@ -1289,8 +1360,9 @@ def test_many_timed_out_selects_then_rendezvous(run):
             except TimeoutError:
                 pass
             got.append(rv.recv() if i % 2 else rv.recv(timeout=T))
-            for c in chans:
-                assert c.try_send("stale") is (c.cap > 0 and len(c) < c.cap)
+            for c in chans:  # nobody waits: only a buffer with room takes it
+                room = len(c) < c.cap
+                assert c.try_send("stale") is room
             chans[1].try_recv()
         p.join(timeout=T)
         return got, [(c.recvq.live_count(), c.sendq.live_count()) for c in chans]
@@ -1309,7 +1381,8 @@ if __name__ == "__main__":
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--examples", type=int, default=MAX_EXAMPLES)
     ap.add_argument("--steps", type=int, default=STEPS)
+    ap.add_argument("--shrink-seconds", type=int, default=SHRINK_SECONDS)
     ns = ap.parse_args()
     print(f"GMPLOOP_DEBUG={int(_config.DEBUG)} procs={ns.procs} examples={ns.examples}")
-    run_model(ns.procs, ns.examples, ns.steps)
+    run_model(ns.procs, ns.examples, ns.steps, ns.shrink_seconds)
     print("ok")
