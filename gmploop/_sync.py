@@ -103,10 +103,11 @@ import inspect
 import threading
 import time
 from _thread import allocate_lock
-from typing import Any, Callable
+from collections.abc import Coroutine, Generator
+from typing import Any, Callable, ParamSpec, TypeVar, overload
 
 from ._runtime.runtime2 import (RUNNING, Canceled, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
-                                W_SEMACQUIRE, W_SYNC_WAIT, Goroutine)
+                                W_SEMACQUIRE, W_SYNC_WAIT, Goroutine, Sudog)
 from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeout,
                             is_live, new_async_sudog, new_sudog, wake, wake_all,
                             withdraw)
@@ -119,6 +120,10 @@ _monotonic = time.monotonic
 #: A woken Mutex waiter that has waited longer than this switches the mutex
 #: to starvation mode (mutex.go's starvationThresholdNs = 1e6).
 STARVATION_S = 1e-3
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def _check_int(name: str, v: Any, minimum: int | None = None) -> int:
@@ -247,11 +252,17 @@ class WaitGroup:
         if not await ablock(sg, timeout, self._withdraw, None):
             raise TimeoutError("WaitGroup wait timed out")
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, None]:
         """``await wg``: wait for zero without blocking the event loop."""
         return self._await().__await__()
 
-    def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
+    @overload
+    def go(self, fn: Callable[_P, Coroutine[Any, Any, _R]],
+           *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+    @overload
+    def go(self, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+
+    def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
         """``add(1)``, start ``fn(*args, **kwargs)`` as a goroutine, and
         ``done()`` when it returns or raises (Go 1.25's ``WaitGroup.Go``); a
         coroutine it returns is awaited first, on the runtime's loop.
@@ -272,7 +283,8 @@ class WaitGroup:
         return f"<WaitGroup counter={self._n} waiters={self._q.live_count()}>"
 
 
-def _wg_run(wg: WaitGroup, fn: Callable, args: tuple, kwargs: dict) -> Any:
+def _wg_run(wg: WaitGroup, fn: Callable[..., Any], args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> Any:
     try:
         return _call_fn(fn, args, kwargs)  # awaits a coroutine fn returns
     finally:
@@ -404,6 +416,7 @@ class Mutex:
                 self._guard.release()
                 return True, None
             h = q.dequeue()  # at least our own sudog is live
+            assert h is not None
             h.success = True
             self._exit_starvation_locked(h)
             self._guard.release()
@@ -751,7 +764,7 @@ class RWMutex:
             guard.release()
             raise RuntimeError("sync: Unlock of unlocked RWMutex")
         self._writer = False
-        woken: list = []
+        woken: list[Sudog] = []
         if self._nrw:
             self._admit_readers_locked(woken)
         elif self._nww:
@@ -764,7 +777,7 @@ class RWMutex:
         guard.release()
         wake_all(woken)
 
-    def _admit_readers_locked(self, woken: list) -> None:
+    def _admit_readers_locked(self, woken: list[Sudog]) -> None:
         admitted = self._rq.claim_all()
         for sg in admitted:
             sg.success = True
@@ -786,7 +799,7 @@ class RWMutex:
             return True
 
     def _withdraw_w(self, sg: Any) -> bool:
-        woken: list = []
+        woken: list[Sudog] = []
         with self._guard:
             if not withdraw(sg):
                 return False
@@ -973,7 +986,7 @@ class Semaphore:
         """Total units (``n``)."""
         return self._size
 
-    def _check_k(self, k: Any) -> int:
+    def _check_k(self, k: int) -> int:
         if type(k) is not int:
             _check_int("k", k)
         if k < 0:
@@ -992,7 +1005,7 @@ class Semaphore:
             q.popleft()
         return None
 
-    def _notify_locked(self, woken: list) -> None:
+    def _notify_locked(self, woken: list[Sudog]) -> None:
         # semaphore.go notifyWaiters: admit waiters in order while they fit;
         # stop at the first that does not (no overtaking: FIFO).
         while True:
@@ -1005,7 +1018,7 @@ class Semaphore:
             woken.append(sg)
 
     def _withdraw(self, sg: Any) -> bool:
-        woken: list = []
+        woken: list[Sudog] = []
         with self._guard:
             if not withdraw(sg):
                 return False
@@ -1084,7 +1097,7 @@ class Semaphore:
             _check_int("k", k)
         if k < 0:
             raise ValueError(f"k must be >= 0, got {k}")
-        woken: list = []
+        woken: list[Sudog] = []
         with self._guard:
             if k > self._cur:
                 raise ValueError("semaphore: released more than held")
@@ -1155,14 +1168,16 @@ class Group:
         self._errlock = allocate_lock()
         # Members that may still run (guarded by _errlock); a member that has
         # finished may linger until the next abort or wait.
-        self._members: set[Goroutine] = set()
+        self._members: set[Goroutine[Any]] = set()
         self._cancel_on_error = cancel_on_error
         self._aborted = False  # members are being cancelled: new ones are too
 
     # -- members -----------------------------------------------------------------
 
-    def _run(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> Any:
         me = getg()
+        assert me is not None  # a member runs in its goroutine
         me.quiet = True  # the group reports its members' errors
         try:
             return _call_fn(fn, args, kwargs)  # awaits a coroutine fn returns
@@ -1195,7 +1210,8 @@ class Group:
             if g is not me:
                 g.cancel()
 
-    def _start(self, fn: Callable, args: tuple, kwargs: dict) -> Goroutine:
+    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Goroutine[Any]:
         self._wg.add(1)
         try:
             g = _go(self._run, fn, args, kwargs)
@@ -1212,7 +1228,13 @@ class Group:
             g.cancel()
         return g
 
-    def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
+    @overload
+    def go(self, fn: Callable[_P, Coroutine[Any, Any, _R]],
+           *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+    @overload
+    def go(self, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+
+    def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
         """Start ``fn(*args, **kwargs)`` in a goroutine of the group (a
         coroutine it returns is awaited on the runtime's loop); with a
         limit, first wait for a free slot (parks a goroutine, blocks a
@@ -1223,7 +1245,14 @@ class Group:
             sem._acquire(1, None, "Group.go()")
         return self._start(fn, args, kwargs)
 
-    async def ago(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine:
+    @overload
+    async def ago(self, fn: Callable[_P, Coroutine[Any, Any, _R]],
+                  *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+    @overload
+    async def ago(self, fn: Callable[_P, _R],
+                  *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+
+    async def ago(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
         """Awaitable ``go``: waits for a slot without blocking the loop."""
         _check_fn(fn)
         sem = self._sem
@@ -1231,7 +1260,7 @@ class Group:
             await sem._aacquire(1, None)
         return self._start(fn, args, kwargs)
 
-    def try_go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+    def try_go(self, fn: Callable[_P, Any], *args: _P.args, **kwargs: _P.kwargs) -> bool:
         """Start ``fn`` only if a slot is free now (errgroup's TryGo)."""
         _check_fn(fn)
         sem = self._sem
@@ -1278,7 +1307,7 @@ class Group:
         await self._wg._await()
         self._finish()
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, None]:
         """``await group``: ``wait()`` without blocking the event loop."""
         return self._await().__await__()
 
