@@ -55,11 +55,15 @@ from __future__ import annotations
 import math
 import time
 from _thread import allocate_lock
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._chan import Chan
 from ._runtime import proc
 from ._runtime.runtime2 import Canceled
+
+if TYPE_CHECKING:
+    from ._runtime.proc import P
+    from ._runtime.timers import Timer
 
 _monotonic = time.monotonic
 
@@ -69,7 +73,7 @@ class DeadlineExceeded(TimeoutError):
     (Go's ``context.DeadlineExceeded``; a ``TimeoutError``)."""
 
 
-class _DoneChan(Chan):
+class _DoneChan(Chan[None]):
     """A context's done channel: receive-only for users (Go's ``<-chan
     struct{}``). Only the context closes it."""
 
@@ -113,7 +117,7 @@ class Context:
 
     __slots__ = ()
 
-    def done(self) -> Chan:
+    def done(self) -> Chan[None]:
         """A channel closed when this context is cancelled (same one each call)."""
         raise NotImplementedError
 
@@ -136,7 +140,7 @@ class _EmptyCtx(Context):
     def __init__(self) -> None:
         self._done = _DoneChan()  # never closed
 
-    def done(self) -> Chan:
+    def done(self) -> Chan[None]:
         return self._done
 
     def err(self) -> None:
@@ -169,13 +173,13 @@ class _CancelCtx(Context):
         self._lock = allocate_lock()
         self._done: _DoneChan | None = None  # made on first done() (Go: lazily)
         self._err: BaseException | None = None
-        self._children: set | None = None
+        self._children: set[_CancelCtx] | None = None
         self._pcancel: _CancelCtx | None = None  # registered with this node
         self._deadline: float | None = None  # own deadline (timer contexts)
-        self._timer = None
-        self._timer_p = None
+        self._timer: Timer | None = None
+        self._timer_p: P | None = None  # the processor whose heap holds _timer
 
-    def done(self) -> Chan:
+    def done(self) -> Chan[None]:
         d = self._done
         if d is None:
             with self._lock:
@@ -223,6 +227,7 @@ class _CancelCtx(Context):
             c._timer = None
             lk.release()
             if t is not None:
+                assert c._timer_p is not None
                 c._timer_p.timers.stop(t)
             if d is not None:
                 close(d)
@@ -245,7 +250,7 @@ class _ValueCtx(Context):
         self._key = key
         self._val = val
 
-    def done(self) -> Chan:
+    def done(self) -> Chan[None]:
         return self._parent.done()
 
     def err(self) -> BaseException | None:
@@ -261,8 +266,10 @@ class _ValueCtx(Context):
         return f"{self._parent!r}.WithValue({self._key!r}, {self._val!r})"
 
 
-def _lookup(c: Context, key: Any) -> Any:
-    """Walk up the tree for ``key`` (iteratively: deep chains are fine)."""
+def _lookup(c: Any, key: Any) -> Any:
+    """Walk up the tree for ``key`` (iteratively: deep chains are fine).
+    ``c`` is a Context; the walk tells nodes apart by ``type(c)`` kept in a
+    local, which the type checker cannot follow, hence Any."""
     while True:
         t = type(c)
         if t is _ValueCtx:
@@ -299,7 +306,7 @@ def _check_number(name: str, x: Any) -> float:
 def _parent_cancel_ctx(parent: Context) -> tuple[_CancelCtx | None, bool]:
     """The nearest ancestor cancel node (Go's parentCancelCtx), and whether
     the walk met a user Context subclass instead (then it must be watched)."""
-    c = parent
+    c: Any = parent  # a Context, told apart by type(c) as in _lookup
     while True:
         t = type(c)
         if t is _CancelCtx:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Self
 
 from ._chan import Chan
 from ._runtime import proc
@@ -36,7 +36,7 @@ def _timer_p() -> P:
     return _sched_for_thread().allp[0]
 
 
-def _send_time(c: Chan) -> None:
+def _send_time(c: Chan[float]) -> None:
     c.try_send(_monotonic())
 
 
@@ -48,13 +48,13 @@ class _StopOnExit:
     def stop(self) -> Any:
         raise NotImplementedError
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -70,7 +70,7 @@ class Timer(_StopOnExit):
 
     def __init__(self, seconds: float) -> None:
         seconds = _check_seconds(seconds)
-        self.c = Chan(1)
+        self.c: Chan[float] = Chan(1)
         self._p = _timer_p()
         self._t = proc.add_timer(self._p, seconds, _send_time, self.c)
 
@@ -96,7 +96,7 @@ class Ticker(_StopOnExit):
         seconds = _check_seconds(seconds)
         if seconds <= 0:
             raise ValueError(f"seconds must be > 0 for a Ticker, got {seconds}")
-        self.c = Chan(1)
+        self.c: Chan[float] = Chan(1)
         self._p = _timer_p()
         self._t = proc.add_timer(self._p, seconds, _send_time, self.c, period=seconds)
 
@@ -113,7 +113,7 @@ class Ticker(_StopOnExit):
         self._t = proc.add_timer(self._p, seconds, _send_time, self.c, period=seconds)
 
 
-def after(seconds: float) -> Chan:
+def after(seconds: float) -> Chan[float]:
     """A channel that receives ``time.monotonic()`` once, after ``seconds``."""
     return Timer(seconds).c
 
