@@ -10,7 +10,7 @@ from contextvars import copy_context
 import sys
 import threading
 from _thread import get_ident
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, Callable, ParamSpec, TypeVar, overload
 
 from greenlet import getcurrent
@@ -46,23 +46,25 @@ _R = TypeVar("_R")
 @overload
 def run(main: Coroutine[Any, Any, _R], *, procs: int | None = None) -> _R: ...
 @overload
-def run(main: Callable[[], Coroutine[Any, Any, _R]], *,  # type: ignore[overload-overlap]
+def run(main: Callable[[], Coroutine[Any, Any, _R]], *,
         procs: int | None = None) -> _R: ...
 @overload
 def run(main: Callable[[], _R], *, procs: int | None = None) -> _R: ...
 @overload
-def run(main: Callable[..., Coroutine[Any, Any, _R]], *args: Any,  # type: ignore[overload-overlap]
+def run(main: Callable[..., Coroutine[Any, Any, _R]], *args: Any,
         procs: int | None, **kwargs: Any) -> _R: ...
 @overload
 def run(main: Callable[..., _R], *args: Any, procs: int | None, **kwargs: Any) -> _R: ...
 @overload
-def run(main: Callable[_P, Coroutine[Any, Any, _R]],  # type: ignore[overload-overlap]
+def run(main: Callable[_P, Coroutine[Any, Any, _R]],
         *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
 @overload
 def run(main: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
 
 
-def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
+# PEP 612 cannot say that _P.kwargs of the last two overloads lacks procs=.
+def run(main: Any, *args: Any, procs: int | None = None,  # type: ignore[misc]
+        **kwargs: Any) -> Any:
     """Run ``main(*args, **kwargs)`` as the main goroutine and return its
     result (or re-raise its exception). When it returns, goroutines still
     alive are abandoned and the runtime stops, as in Go.
@@ -100,7 +102,7 @@ def run(main: Any, *args: Any, procs: int | None = None, **kwargs: Any) -> Any:
     loop = GMPEventLoop(n)
     sched: Sched = loop._gmp_sched
     sched.detect_deadlock = True
-    g = Goroutine(_next_goid(), main, args, kwargs or None)
+    g: Goroutine[Any] = Goroutine(_next_goid(), main, args, kwargs or None)
     g.ctx = snapshot_context()
     p0 = sched.allp[0]
     p0.ncreated += 1
@@ -211,7 +213,7 @@ def _sched_for_thread() -> Sched:
 
 
 @overload
-def go(fn: Callable[_P, Coroutine[Any, Any, _R]],  # type: ignore[overload-overlap]
+def go(fn: Callable[_P, Coroutine[Any, Any, _R]],
        *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
 @overload
 def go(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
@@ -228,7 +230,7 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
     if type(cur) is _Worker and callable(fn):
         # Sched.newproc's P path, inlined (hot: fan-out, skynet).
         p = cur.p
-        g = Goroutine(_next_goid(), fn, args, kwargs or None)
+        g: Goroutine[Any] = Goroutine(_next_goid(), fn, args, kwargs or None)
         c = cur.gr_context  # proc.snapshot_context(), inlined
         if c:
             g.ctx = c.copy()
@@ -261,7 +263,7 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
     return _sched_for_thread().newproc(fn, args, kwargs, None, origin=origin)
 
 
-def current() -> Goroutine | None:
+def current() -> Goroutine[Any] | None:
     """The running goroutine, or None outside goroutines."""
     return getg()
 
@@ -269,7 +271,8 @@ def current() -> Goroutine | None:
 def _any_sched() -> Sched | None:
     cur = getcurrent()
     if type(cur) is _Worker:
-        return cur.p.sched
+        ws: Sched = cur.p.sched
+        return ws
     p = current_p()
     if p is not None:
         return p.sched
@@ -300,7 +303,7 @@ def set_max_procs(n: int) -> int:
     return s.resize(n)
 
 
-def stats() -> dict:
+def stats() -> dict[str, Any]:
     """A snapshot of the scheduler (see API.md "Observability")."""
     s = _any_sched()
     if s is None:
@@ -331,7 +334,7 @@ async def _await_awaitable(awaitable: Any) -> Any:
     return await awaitable
 
 
-def await_(awaitable: Any) -> Any:
+def await_(awaitable: Awaitable[_R]) -> _R:
     """From a goroutine, wait for an asyncio awaitable on the runtime's event
     loop (P0's), parking only this goroutine. Returns its result. A coroutine
     runs as a task in a copy of the goroutine's ``contextvars`` context: it
@@ -351,8 +354,8 @@ def await_(awaitable: Any) -> Any:
     sched = g.p.sched
     loop = sched.loop0
     on_loop0 = sched.allp[0].tid == get_ident()
-    box: list = []
-    started: list = []
+    box: list[asyncio.Future[Any]] = []
+    started: list[asyncio.Future[Any]] = []
     # A coroutine runs as a task in a copy of the goroutine's contextvars
     # context (create_task would otherwise copy loop0's callback context).
     coro = None
@@ -362,7 +365,7 @@ def await_(awaitable: Any) -> Any:
         coro = _await_awaitable(awaitable)
     ctx = copy_context() if coro is not None else None
 
-    def done(fut: asyncio.Future) -> None:
+    def done(fut: asyncio.Future[Any]) -> None:
         box.append(fut)
         with sched.lock:
             sched.nexternal -= 1
@@ -409,13 +412,15 @@ def await_(awaitable: Any) -> Any:
     fut = box[0]
     if g.cancelreq and fut.cancelled():
         raise take_cancel(g)
-    return fut.result()
+    r: _R = fut.result()
+    return r
 
 
 proc.run_coroutine = await_
 
 
-def call_fn(fn: Callable[..., Any], args: tuple, kwargs: dict | None) -> Any:
+def call_fn(fn: Callable[..., Any], args: tuple[Any, ...],
+            kwargs: dict[str, Any] | None) -> Any:
     """``fn(*args, **kwargs)`` in a goroutine; a coroutine it returns is
     awaited there (for the wrappers of ``WaitGroup.go`` and ``Group.go``,
     which must see its outcome; ``go`` itself gets this from P.worker_main)."""
@@ -430,7 +435,7 @@ def call_fn(fn: Callable[..., Any], args: tuple, kwargs: dict | None) -> Any:
 # --------------------------------------------------------------------------
 
 
-def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def blocking(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
     """Run a call that blocks in the OS without stalling the goroutine's
     processor: it runs on a pool thread while the goroutine parks. From a
     thread context it just calls ``fn``."""
@@ -441,7 +446,7 @@ def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     from ._runtime import blockpool
     sched = g.p.sched
-    box: list = []
+    box: list[tuple[bool, Any]] = []
 
     def call() -> None:
         try:
@@ -466,7 +471,8 @@ def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     gopark_commit(g)
     ok, v = box[0]
     if ok:
-        return v
+        r: _R = v
+        return r
     raise v
 
 

@@ -41,7 +41,7 @@ def _withdraw_park(sg: Any) -> bool:
         return withdraw(sg)
 
 
-def ready(g: Goroutine, value: Any = None) -> None:
+def ready(g: Goroutine[Any], value: Any = None) -> None:
     """Make the parked goroutine ``g`` runnable; ``park`` returns ``value``.
     Any goroutine, thread or coroutine may call it. ``RuntimeError`` if ``g``
     is not parked."""
@@ -54,7 +54,7 @@ def ready(g: Goroutine, value: Any = None) -> None:
             time.sleep(0)
     with _ready_lock:  # two ready() calls, or a ready and a cancel: one wins
         if g.status is not WAITING or getattr(g, "waitobj", None) is not _withdraw_park \
-                or not claim(g.sudog):
+                or g.sudog is None or not claim(g.sudog):
             raise RuntimeError(f"goroutine {g.id} is not parked in park() "
                                f"(status {g.status.name})")
         g.param = value
