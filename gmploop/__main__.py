@@ -75,7 +75,7 @@ def _version() -> str:
     import gmploop
     try:
         import uvloop
-        poller = f"uvloop {uvloop.__version__}"
+        poller = f"uvloop {uvloop.__version__}"  # type: ignore[attr-defined]  # not re-exported
     except ImportError:  # pragma: no cover - where uvloop is not installed
         poller = "stdlib selector loop"
     return (f"gmploop {gmploop.__version__} (Python {platform.python_version()}, "
@@ -201,12 +201,12 @@ class _InPlace:
 
     def __enter__(self) -> "_InPlace":
         self.gmploop.run = self.run  # type: ignore[assignment]
-        asyncio.run = self.asyncio_run  # type: ignore[assignment]
+        asyncio.run = self.asyncio_run
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.gmploop.run = self.orig_run  # type: ignore[assignment]
-        asyncio.run = self.orig_asyncio_run  # type: ignore[assignment]
+        self.gmploop.run = self.orig_run
+        asyncio.run = self.orig_asyncio_run
 
 
 def _print_exception(exc: BaseException) -> None:

@@ -73,7 +73,8 @@ from typing import Any, Callable
 
 from ._runtime import config
 from ._runtime.blockpool import LoopExecutor
-from ._runtime.proc import Sched, _get_running_loop, _uvloop
+from ._runtime.proc import Sched, _get_running_loop
+from ._runtime.proc import _uvloop  # type: ignore[attr-defined]  # proc's, shared on purpose
 
 _Base: Any = _uvloop.Loop if _uvloop is not None else asyncio.SelectorEventLoop
 
@@ -199,7 +200,7 @@ def _stdlib_factory_call(factory: Callable[..., Any]) -> Callable[..., Any]:
     return task_factory
 
 
-class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
+class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib's: Any
     """An asyncio event loop that is also processor P0 of a gmploop runtime.
 
     Use it wherever an asyncio loop is expected: ``asyncio.Runner(loop_factory=
@@ -310,7 +311,8 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
         def get_task_factory(self) -> Callable[..., Any] | None:
             """The task factory set with ``set_task_factory``, or None."""
             f = super().get_task_factory()
-            return getattr(f, "__wrapped__", f)
+            wrapped: Callable[..., Any] | None = getattr(f, "__wrapped__", f)
+            return wrapped
 
     elif _uvloop is not None:
         def set_task_factory(self, factory: Callable[..., Any] | None) -> None:
@@ -339,7 +341,8 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
         """Call ``callback(*args)`` on the loop when signal ``sig`` arrives
         (main thread only), also when it arrives while the loop is not running."""
         if sig == getattr(signal, "SIGCHLD", None) or _uvloop is None:
-            return super().add_signal_handler(sig, callback, *args)  # uvloop's own use
+            super().add_signal_handler(sig, callback, *args)  # uvloop's own use
+            return
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("add_signal_handler() can only be called from the main thread")
         if asyncio.iscoroutine(callback) or inspect.iscoroutinefunction(callback):
@@ -361,7 +364,8 @@ class GMPEventLoop(_Base):  # type: ignore[misc, valid-type]
     def remove_signal_handler(self, sig: int) -> bool:
         """Remove the handler for ``sig``; True if there was one."""
         if sig == getattr(signal, "SIGCHLD", None) or _uvloop is None:
-            return super().remove_signal_handler(sig)
+            removed: bool = super().remove_signal_handler(sig)
+            return removed
         _check_signal(sig)
         try:
             del self._gmp_signal_handlers[sig]
@@ -483,10 +487,10 @@ def _policy_api() -> tuple[Callable[[], Any], Callable[[Any], None], type] | Non
 
 
 _policy_lock = threading.Lock()
-_policy_class: type | None = None
+_policy_class: type[Any] | None = None
 
 
-def _gmp_policy_class() -> type:
+def _gmp_policy_class() -> type[Any]:
     """``GMPPolicy``, made on first use (so that importing gmploop never
     touches asyncio's deprecated policy classes)."""
     global _policy_class
@@ -498,9 +502,9 @@ def _gmp_policy_class() -> type:
             raise AttributeError(
                 "gmploop.GMPPolicy: this Python's asyncio has no event loop policies; "
                 "use asyncio.run(main(), loop_factory=gmploop.new_event_loop) or gmploop.run(main)")
-        base = api[2]
+        base: Any = api[2]  # asyncio's default policy class, found at run time
 
-        class GMPPolicy(base):  # type: ignore[misc, valid-type]
+        class GMPPolicy(base):  # type: ignore[misc]  # a base found at run time: Any
             """Event loop policy whose loops are ``GMPEventLoop`` s:
             ``asyncio.set_event_loop_policy(GMPPolicy())``. The legacy path
             (policies are deprecated from Python 3.14 on, and creating one
@@ -528,7 +532,7 @@ def _gmp_policy_class() -> type:
 def _new_policy(procs: int | None = None) -> Any:
     """A ``GMPPolicy(procs)`` made without the deprecation warning (for
     gmploop's own use: ``install``, ``python -m gmploop``)."""
-    cls = _gmp_policy_class()
+    cls: Any = _gmp_policy_class()
     policy = cls.__new__(cls)
     policy._gmp_init(procs)
     return policy

@@ -57,7 +57,7 @@ IDLE_S = 10.0
 
 _lock = threading.Lock()
 _cond = threading.Condition(_lock)
-_work: deque = deque()
+_work: deque[Callable[[], None]] = deque()
 _nthreads = 0
 _nidle = 0
 
@@ -156,7 +156,7 @@ def _mark_idle() -> None:
     threading.current_thread()._gmploop_runtime = True  # type: ignore[attr-defined]
 
 
-def _run_marked(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def _run_marked(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     t = threading.current_thread()
     t._gmploop_runtime = False  # type: ignore[attr-defined]  # running a call
     try:
@@ -175,5 +175,5 @@ class LoopExecutor(ThreadPoolExecutor):
         super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix,
                          initializer=_mark_idle)
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         return super().submit(_run_marked, fn, args, kwargs)
