@@ -15,6 +15,7 @@ import errno
 import os
 import socket
 from time import monotonic as _monotonic
+from collections.abc import Sequence
 from typing import Any
 
 from ._runtime.netpoll import _NetFD, _R, _W, _check_seconds, _closed_error
@@ -69,7 +70,8 @@ def _split_address(address: Any) -> tuple[str, int]:
                     f"not {type(address).__name__}")
 
 
-def _resolve(host: str, port: int, passive: bool) -> list:
+def _resolve(host: str, port: int, passive: bool
+             ) -> Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]]:
     """getaddrinfo for TCP. Numeric hosts never block; a name lookup from a
     goroutine runs through ``blocking()`` so its processor keeps running."""
     flags = socket.AI_PASSIVE if passive else 0

@@ -72,11 +72,18 @@ import socket
 import threading
 from _thread import get_ident
 from time import monotonic as _monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .proc import (_get_running_loop, add_timer, getg, goready, gopark_commit,
                    gopark_prepare)
-from .runtime2 import RUNNING, W_IO
+from .runtime2 import RUNNING, W_IO, Goroutine
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .proc import P
+
+    _Key: TypeAlias = "tuple[P, int]"  # a processor's registration, one direction
 
 _R = 0  # waiting to read (recv, accept)
 _W = 1  # waiting to write (send, connect)
@@ -117,7 +124,7 @@ class _Waiter:
 
     __slots__ = ("g", "state", "key")
 
-    def __init__(self, g: Any, key: tuple) -> None:
+    def __init__(self, g: Goroutine[Any], key: _Key) -> None:
         self.g = g
         self.key = key
         self.state = _WAITING
@@ -139,12 +146,12 @@ class _NetFD:
         # Invariant (under _lock): every key in _regs is registered on its P's
         # loop for its direction, and each holds one ref; _waiting's lists are
         # never empty.
-        self._regs: set[tuple] = set()
-        self._waiting: dict[tuple, list[_Waiter]] = {}
+        self._regs: set[_Key] = set()
+        self._waiting: dict[_Key, list[_Waiter]] = {}
         # The waiters each registration's callback woke last. Read and written
         # only on that key's P thread (the callback, and the waiter as it
         # resumes), so a waiter's READY -> RESUMED needs no lock.
-        self._woken: dict[tuple, list[_Waiter]] = {}
+        self._woken: dict[_Key, list[_Waiter]] = {}
         self._nthread = 0
         self._timeout: float | None = None
 
@@ -219,7 +226,7 @@ class _NetFD:
         if last:
             self._sock.close()
 
-    def _drop_reg(self, key: tuple) -> None:
+    def _drop_reg(self, key: _Key) -> None:
         """Remove this P's registration (on that P's thread) and its ref."""
         with self._lock:
             if key not in self._regs:
@@ -236,7 +243,7 @@ class _NetFD:
             pass
         self._decref()
 
-    def _forget_reg(self, key: tuple) -> None:
+    def _forget_reg(self, key: _Key) -> None:
         with self._lock:
             if key not in self._regs:
                 return
@@ -246,7 +253,7 @@ class _NetFD:
 
     # -- the poller's callbacks (on the P's thread) --------------------------
 
-    def _on_ready(self, key: tuple) -> None:
+    def _on_ready(self, key: _Key) -> None:
         with self._lock:
             lst = self._waiting.pop(key, None)
             if lst is None:
@@ -281,6 +288,7 @@ class _NetFD:
                 pass
             self._decref()
             return
+        assert lst is not None  # drop is False
         for w in lst:
             goready(w.g)
 

@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 import traceback  # the standard library's (imports here are absolute)
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import config
 from .config import FREE_THREADED
@@ -166,7 +166,7 @@ class _Sysmon:
                     _report_long_running(p, g, held)
 
 
-def _report_long_running(p: P, g: Goroutine, held: float) -> None:
+def _report_long_running(p: P, g: Goroutine[Any], held: float) -> None:
     import warnings
     frame = None
     try:

@@ -44,6 +44,7 @@ import os
 import sys
 import threading
 import traceback  # the standard library's (imports here are absolute)
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
@@ -64,7 +65,7 @@ __all__ = ["default_excepthook", "call_excepthook", "running_g", "created_by",
 # --------------------------------------------------------------------------
 
 
-def default_excepthook(g: Goroutine, exc: BaseException) -> None:
+def default_excepthook(g: Goroutine[Any], exc: BaseException) -> None:
     """Print ``goroutine <id> [<name>]:`` and the traceback to stderr."""
     try:
         sys.stderr.write(f"goroutine {g.id} [{g.name}]:\n")
@@ -73,7 +74,7 @@ def default_excepthook(g: Goroutine, exc: BaseException) -> None:
         pass
 
 
-def call_excepthook(g: Goroutine, exc: BaseException) -> None:
+def call_excepthook(g: Goroutine[Any], exc: BaseException) -> None:
     mod = sys.modules.get("gmploop")
     hook = getattr(mod, "excepthook", default_excepthook) if mod else default_excepthook
     try:
@@ -88,7 +89,7 @@ def call_excepthook(g: Goroutine, exc: BaseException) -> None:
 # --------------------------------------------------------------------------
 
 
-def running_g(p: P) -> Goroutine | None:
+def running_g(p: P) -> Goroutine[Any] | None:
     """The goroutine running on ``p`` now, read off its thread's stack (the
     hot paths keep no "current G" field: it would cost a store per switch)."""
     if not p.in_batch:
@@ -103,8 +104,8 @@ def running_g(p: P) -> Goroutine | None:
     return None
 
 
-def _all_goroutines(sched: Sched) -> list[Goroutine]:
-    seen: dict[int, Goroutine] = {}
+def _all_goroutines(sched: Sched) -> list[Goroutine[Any]]:
+    seen: dict[int, Goroutine[Any]] = {}
     for p in sched.allp + sched.retired:
         for q in (p.newq, p.runq, p.inbox, [p.runnext] if p.runnext else []):
             for g in list(q):
@@ -121,7 +122,7 @@ def _all_goroutines(sched: Sched) -> list[Goroutine]:
     return [seen[k] for k in sorted(seen)]
 
 
-def _state_word(g: Goroutine) -> str:
+def _state_word(g: Goroutine[Any]) -> str:
     if g.status is WAITING:
         return g.waitreason or "waiting"
     if g.status is RUNNABLE:
@@ -135,7 +136,7 @@ _CORE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _PKG_DIR = os.path.dirname(_CORE_DIR.rstrip(os.sep)) + os.sep
 
 
-def _line_at(code: Any, lasti: int) -> int:
+def _line_at(code: CodeType, lasti: int) -> int:
     """The source line of the instruction at byte offset ``lasti``."""
     for start, end, line in code.co_lines():
         if start <= lasti < end and line is not None:
@@ -143,7 +144,7 @@ def _line_at(code: Any, lasti: int) -> int:
     return code.co_firstlineno
 
 
-def created_by(g: Goroutine) -> str | None:
+def created_by(g: Goroutine[Any]) -> str | None:
     """Go's "created by" line: the function that called go(), where, and
     from which goroutine. Worked out only here, from what go() kept (a code
     object and an offset), so creating a goroutine stays cheap."""
@@ -155,7 +156,7 @@ def created_by(g: Goroutine) -> str | None:
     return f"{text} in goroutine {parent}" if parent else text
 
 
-def format_goroutine(g: Goroutine, names: bool = False) -> str:
+def format_goroutine(g: Goroutine[Any], names: bool = False) -> str:
     """One goroutine as Go prints it in a traceback. ``names``: show the
     name also when it is the default ``goroutine-<id>`` (dump_goroutines);
     deadlock reports show only names given by the program, as Go's do."""
@@ -192,7 +193,7 @@ def format_goroutines(sched: Sched, names: bool = False) -> str:
     return "\n".join(format_goroutine(g, names) for g in _all_goroutines(sched))
 
 
-def stats(sched: Sched) -> dict:
+def stats(sched: Sched) -> dict[str, Any]:
     ps = sched.allp
     allps = ps + sched.retired
     threads = sum(1 for t in threading.enumerate()
