@@ -5,6 +5,8 @@ time and context, usable from goroutines, asyncio coroutines and plain threads,
 and an asyncio event loop built on the same runtime. See API.md / docs/.
 """
 
+from typing import Any as _Any
+
 from ._chan import Chan as Chan
 from ._chan import Closed as Closed
 from ._go import await_ as await_
@@ -71,7 +73,7 @@ if _loop._policy_api() is None:  # Python 3.16 on: asyncio has no policies
     __all__.remove("GMPPolicy")
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str) -> _Any:
     # GMPPolicy is made on first use: asyncio's policy classes are deprecated
     # from Python 3.14 on, and importing gmploop must not touch them.
     if name == "GMPPolicy":

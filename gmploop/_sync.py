@@ -104,7 +104,7 @@ import threading
 import time
 from _thread import allocate_lock
 from collections.abc import Coroutine, Generator
-from typing import Any, Callable, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, ParamSpec, TypeVar, overload
 
 from ._runtime.runtime2 import (RUNNING, Canceled, W_MUTEX, W_RWMUTEX_R, W_RWMUTEX_W,
                                 W_SEMACQUIRE, W_SYNC_WAIT, Goroutine, Sudog)
@@ -114,6 +114,9 @@ from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeou
 from ._go import call_fn as _call_fn
 from ._go import go as _go
 from ._runtime.proc import getg
+
+if TYPE_CHECKING:
+    from ._context import Context
 
 _monotonic = time.monotonic
 
@@ -1151,7 +1154,7 @@ class Group:
     __slots__ = ("ctx", "_cancel", "_wg", "_sem", "_err", "_errlock", "_members",
                  "_cancel_on_error", "_aborted")
 
-    def __init__(self, ctx: Any = None, cancel_on_error: bool = True) -> None:
+    def __init__(self, ctx: Context | None = None, cancel_on_error: bool = True) -> None:
         from ._context import Context, with_cancel
         if not isinstance(cancel_on_error, bool):
             raise TypeError(f"cancel_on_error must be a bool, not "
