@@ -103,8 +103,12 @@ TASKS = ("A0", "A1")
 ACTORS = GOROUTINES + THREADS + TASKS
 STOP = "STOP"
 
-#: Hypothesis budget per machine run (procs 1 and 4, in-process and DEBUG).
-MAX_EXAMPLES = int(os.environ.get("GMPLOOP_MODEL_EXAMPLES", "40"))
+#: Hypothesis examples per machine run, by (procs, GMPLOOP_DEBUG): about 7-10 s
+#: each on a quiet machine (a procs=4 runtime takes ~25 ms to stop);
+#: GMPLOOP_MODEL_SCALE multiplies them (a longer hunt: scale 10).
+EXAMPLES = {(1, False): 100, (4, False): 60, (1, True): 50, (4, True): 30}
+SCALE = float(os.environ.get("GMPLOOP_MODEL_SCALE", "1"))
+MAX_EXAMPLES = 100
 STEPS = int(os.environ.get("GMPLOOP_MODEL_STEPS", "50"))
 
 
@@ -201,18 +205,22 @@ class Parker:
     """A goroutine's inbox fed from any thread, without channels (lowlevel
     park/ready), so the harness does not lean on what it tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_spurious=None) -> None:
         self.lock = threading.Lock()
         self.items: deque = deque()
         self.g = None
         self.parked = False
+        self.on_spurious = on_spurious
 
     def put(self, item: Any) -> None:
         with self.lock:
             self.items.append(item)
             wake, self.parked = self.parked, False
         if wake:
-            lowlevel.ready(self.g)
+            try:
+                lowlevel.ready(self.g)
+            except RuntimeError as e:  # someone else readied it (get says who)
+                self._spurious(f"ready() failed: {e}")
 
     def get(self) -> Any:
         self.g = gmploop.current()
@@ -222,6 +230,14 @@ class Parker:
                     return self.items.popleft()
                 self.parked = True
             lowlevel.park("model inbox")
+            with self.lock:
+                if self.parked:  # nobody called put(): a stray wake-up
+                    self.parked = False
+                    self._spurious("woken while parked in its inbox, by no put()")
+
+    def _spurious(self, what: str) -> None:
+        if self.on_spurious is not None:
+            self.on_spurious(what)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -370,7 +386,10 @@ class World:
 
     def _main(self) -> None:
         for n in GOROUTINES:
-            self.actors[n].inbox = Parker()
+            self.actors[n].inbox = Parker(
+                lambda what, n=n: self.violation(
+                    f"{n} {what} (a waker readied a goroutine that was not waiting "
+                    f"for it: a stale waiter?)"))
         gs = [gmploop.go(self.actors[n].run_goroutine) for n in GOROUTINES]
         # await_ rather than go(coroutine function): the latter (API.md,
         # "Coroutine functions") returns the coroutine unawaited at f6dba75.
@@ -766,7 +785,7 @@ class World:
                     got = rv.recv(timeout=bound)
                     assert got == v, f"got {got!r}, expected {v!r}"
         except (TimeoutError, Closed, AssertionError) as e:
-            self.violation(f"{a.name} could not complete a rendezvous after the run: at "
+            self.violation(f"{a.name} could not complete a rendezvous: at "
                            f"its {step}: {e}")
             a.stuck = True
             try:
@@ -775,6 +794,15 @@ class World:
                 pass
             return False
         return self.wait_for(lambda: a.idle(), bound, f"{a.name} to end its rendezvous")
+
+    def probe(self, name: str) -> None:
+        """A rendezvous in the middle of the run: skipped (not drawn
+        differently) when the actor has an unbounded op still to finish."""
+        a = self.actors[name]
+        pending = a.history[a.ndone:]
+        if a.stuck or self.violations or any(op.unbounded for op in pending):
+            return
+        self.rendezvous(a, T_BOUND)
 
     # -- the live-waiter check ------------------------------------------------
 
@@ -1063,6 +1091,12 @@ class ChannelMachine(RuleBasedStateMachine):
     def settle(self):
         self.world.settle()
 
+    @rule(actor=actors_st)
+    def rendezvous(self, actor):
+        """Mid-run, the harness meets the actor on a fresh channel (as at
+        teardown), unless an op it still has to run may wait for good."""
+        self.world.probe(actor)
+
     @invariant()
     def live_waiters(self):
         # Checks 1 and 2. Violations are recorded and raised at teardown, so
@@ -1106,18 +1140,24 @@ def run_model(procs: int, max_examples: int = MAX_EXAMPLES, steps: int = STEPS,
             engine.MAX_SHRINKING_SECONDS = old
 
 
+def _examples(procs: int, debug: bool) -> int:
+    return max(1, round(EXAMPLES[(procs, debug)] * SCALE))
+
+
 def test_model(procs):
-    run_model(procs)
+    run_model(procs, _examples(procs, _config.DEBUG))
 
 
 @pytest.mark.parametrize("dprocs", [1, 4], ids=["procs1", "procs4"])
 def test_model_with_gmploop_debug(dprocs):
     """The same machine with GMPLOOP_DEBUG=1 (read at import: a subprocess)."""
+    n = _examples(dprocs, True)
     if _config.DEBUG:
-        run_model(dprocs)
+        run_model(dprocs, n)
         return
     env = dict(os.environ, GMPLOOP_DEBUG="1")
-    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--procs", str(dprocs)],
+    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--procs", str(dprocs),
+                        "--examples", str(n)],
                        env=env, capture_output=True, text=True, timeout=110)
     assert r.returncode == 0, (r.stdout + r.stderr)[-8000:]
 
