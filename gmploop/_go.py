@@ -228,20 +228,22 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
     (as ``await_`` does) and its result is the coroutine's."""
     cur = getcurrent()
     if type(cur) is _Worker and callable(fn):
-        # Sched.newproc's P path, inlined (hot: fan-out, skynet).
+        # From a goroutine (hot: fan-out, skynet): Sched.newproc's P path.
         p = cur.p
+        c = cur.gr_context  # the creator's context (proc.snapshot_context)
+        f = _getframe(1)  # the go statement, for "created by" (Goroutine.go_code)
+        # inline gmploop._runtime.proc.newproc_p(p, fn, args, kwargs, c, f.f_code, f.f_lasti, cur.g.id) -> g
         g: Goroutine[Any] = Goroutine(_next_goid(), fn, args, kwargs or None)
-        c = cur.gr_context  # proc.snapshot_context(), inlined
         if c:
             g.ctx = c.copy()
-        f = _getframe(1)  # the go statement, for "created by" (Goroutine.go_code)
         g.go_code = f.f_code
         g.go_lasti = f.f_lasti
         g.parent_goid = cur.g.id
         p.ncreated += 1
         p.newq.append(g)
         if FREE_THREADED and p.sched.idle:  # pragma: no cover
-            p.sched.wakep()
+            p.sched.wakep()  # idle Ps may steal it: they run Python in parallel
+        # inline end
         return g
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")

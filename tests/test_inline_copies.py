@@ -1,8 +1,8 @@
 """Hand-inlined hot paths cannot drift from the code they copy.
 
-A few hot paths (channel send/receive, the scheduler's park) inline small
-functions by hand, because on CPython a call costs as much as a greenlet
-switch's bookkeeping. Each copy sits between two markers::
+A few hot paths (channel send/receive, the scheduler's park, a goroutine's
+end, go() from a goroutine) inline small functions by hand, because on
+CPython a call costs as much as a greenlet switch's bookkeeping. Each copy sits between two markers::
 
     # inline gmploop._runtime.proc.goready(g)
     ...the copy...
@@ -42,6 +42,13 @@ EXPECTED = {
         "gmploop._runtime.sema.acquire_sudog": 3,
         "gmploop._runtime.sema.WaitQ.enqueue": 1,
         "gmploop._runtime.sema.WaitQ.claim_first": 1,
+    },
+    "_go.py": {
+        "gmploop._runtime.proc.newproc_p": 1,
+    },
+    "_runtime/proc.py": {
+        "gmploop._runtime.runq.runqget": 1,
+        "gmploop._runtime.runq.runqget_exit": 1,
     },
 }
 

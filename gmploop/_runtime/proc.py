@@ -325,8 +325,6 @@ class P(LocalQueues):
         sched = self.sched
         gfree = self.gfree
         globalq = sched.globalq
-        newq = self.newq
-        runq = self.runq
         while True:
             g.glet = glet
             g.p = self
@@ -376,30 +374,33 @@ class P(LocalQueues):
             if g.exc is not None or g is sched.main_g:
                 self.goexit_slow(g)
             self.budget -= 1
-            nxt = None
             if self.budget > 0 and not sched.dead:
-                # runqget_exit, inlined (hot path; keep in step with runq.py)
+                # inline gmploop._runtime.runq.runqget_exit(self, globalq) -> nxt
                 if self.inbox:
                     self.drain_inbox()
                 self.schedtick += 1
+                nxt = None
                 if self.schedtick % GLOBAL_CHECK_TICKS == 0:
                     nxt = runqget_fair(self, globalq)
                 if nxt is None:
-                    if newq:
+                    if self.newq:
                         try:
-                            nxt = newq.pop()
-                        except IndexError:
+                            nxt = self.newq.pop()
+                        except IndexError:  # a thief took the last one meanwhile
                             pass
                     if nxt is None:
                         nxt = self.runnext
                         if nxt is not None:
                             self.runnext = None
-                        elif runq:
-                            nxt = runq.popleft()
+                        elif self.runq:
+                            nxt = self.runq.popleft()
+                # inline end
                 if nxt is not None and nxt.glet is None:
                     g = nxt  # run the unstarted goroutine inline: no switch
                     self.nreused += 1
                     continue
+            else:
+                nxt = None
             if len(gfree) >= GFREE_CAP or sched.dead:
                 return nxt  # this greenlet ends; its parent, the scheduler, goes on
             glet.gr_context = None  # an idle greenlet keeps no context alive
@@ -426,6 +427,29 @@ class P(LocalQueues):
                 sched.fatal_error(exc)  # SystemExit, KeyboardInterrupt: stop run()
             elif not getattr(g, "quiet", False):
                 _traceback.call_excepthook(g, exc)
+
+
+def newproc_p(p: P, fn: Callable[..., Any], args: tuple, kwargs: dict | None,
+              ctx: Any, code: Any, lasti: int, parent: int) -> Goroutine:
+    """``Sched.newproc``'s path on ``p``'s own thread: create a goroutine and
+    queue it on p's unstarted queue (Go's newproc1 + runqput). It runs in a
+    copy of ``ctx``, its creator's contextvars context (None or empty: a
+    fresh one, no copy made); ``code``/``lasti``/``parent`` say where it was
+    created (see ``Goroutine.go_code``). The caller wakes ``p`` if it may be
+    sleeping; a goroutine calling it need not: its P is in a batch.
+    ``gmploop._go.go`` inlines this (hot: fan-out, skynet);
+    tests/test_inline_copies.py compares the copy."""
+    g: Goroutine[Any] = Goroutine(_next_goid(), fn, args, kwargs or None)
+    if ctx:
+        g.ctx = ctx.copy()
+    g.go_code = code
+    g.go_lasti = lasti
+    g.parent_goid = parent
+    p.ncreated += 1
+    p.newq.append(g)
+    if FREE_THREADED and p.sched.idle:  # pragma: no cover
+        p.sched.wakep()  # idle Ps may steal it: they run Python in parallel
+    return g
 
 
 # --------------------------------------------------------------------------
@@ -602,19 +626,18 @@ class Sched:
         """Create a goroutine and queue it: on ``p`` when called on p's thread,
         else on the global queue (Go's newproc), waking an idle P (P0 first,
         unless ``avoid`` names it). ``origin``: (go_code, go_lasti,
-        parent_goid), see ``Goroutine``."""
+        parent_goid), see ``Goroutine``; None leaves them unset."""
+        if p is not None:
+            code, lasti, parent = origin if origin is not None else (None, 0, 0)
+            g = newproc_p(p, fn, args, kwargs, getcurrent().gr_context,
+                          code, lasti, parent)
+            if p.sleeping:  # called from a callback or coroutine on p's thread
+                p.notify()
+            return g
         g = Goroutine(_next_goid(), fn, args, kwargs or None)
         g.ctx = snapshot_context()
         if origin is not None:
             g.go_code, g.go_lasti, g.parent_goid = origin
-        if p is not None:
-            p.ncreated += 1
-            p.newq.append(g)
-            if p.sleeping:
-                p.notify()
-            elif FREE_THREADED and self.idle:  # pragma: no cover
-                self.wakep()
-            return g
         with self.lock:
             self.nforeign += 1
             self.globalq.append(g)
@@ -930,10 +953,8 @@ def gopark_commit(g: Goroutine) -> Any:
         p.allgs.add(g)
     p.budget -= 1
     if p.budget > 0:
-        # -- runqget, inlined --
-        inbox = p.inbox
-        runq = p.runq
-        if inbox:
+        # inline gmploop._runtime.runq.runqget(p, sched.globalq) -> nxt
+        if p.inbox:
             p.drain_inbox()
         p.schedtick += 1
         nxt = None
@@ -943,15 +964,14 @@ def gopark_commit(g: Goroutine) -> Any:
             nxt = p.runnext
             if nxt is not None:
                 p.runnext = None
-            elif runq:
-                nxt = runq.popleft()
-            else:
-                newq = p.newq
-                if newq:
-                    try:
-                        nxt = newq.pop()
-                    except IndexError:
-                        pass
+            elif p.runq:
+                nxt = p.runq.popleft()
+            elif p.newq:
+                try:
+                    nxt = p.newq.pop()
+                except IndexError:  # a thief took the last one meanwhile
+                    pass
+        # inline end
         # -- switch to it --
         if nxt is not None:
             ng = nxt.glet

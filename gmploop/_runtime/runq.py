@@ -84,50 +84,54 @@ class LocalQueues:
 def runqget(pp: LocalQueues, globalq: deque) -> Any:
     """Next goroutine for ``pp`` to run, or None: readied first. Owner thread.
 
-    proc.gopark_commit inlines this (hot path; keep in step).
+    proc.gopark_commit inlines this (the hot path of every park), so it has
+    one exit: tests/test_inline_copies.py compares the copy with this body.
     """
     if pp.inbox:
         pp.drain_inbox()
     pp.schedtick += 1
+    nxt = None
     if pp.schedtick % GLOBAL_CHECK_TICKS == 0:
-        g = runqget_fair(pp, globalq)
-        if g is not None:
-            return g
-    g = pp.runnext
-    if g is not None:
-        pp.runnext = None
-        return g
-    if pp.runq:
-        return pp.runq.popleft()
-    try:
-        return pp.newq.pop()
-    except IndexError:
-        return None
+        nxt = runqget_fair(pp, globalq)
+    if nxt is None:
+        nxt = pp.runnext
+        if nxt is not None:
+            pp.runnext = None
+        elif pp.runq:
+            nxt = pp.runq.popleft()
+        elif pp.newq:
+            try:
+                nxt = pp.newq.pop()
+            except IndexError:  # a thief took the last one meanwhile
+                pass
+    return nxt
 
 
 def runqget_exit(pp: LocalQueues, globalq: deque) -> Any:
     """Next goroutine after one returned: unstarted first (runs inline).
 
-    proc.P.worker_main inlines this (hot path; keep in step).
+    proc.P.worker_main inlines this (every goroutine's end), so it has one
+    exit: tests/test_inline_copies.py compares the copy with this body.
     """
     if pp.inbox:
         pp.drain_inbox()
     pp.schedtick += 1
+    nxt = None
     if pp.schedtick % GLOBAL_CHECK_TICKS == 0:
-        g = runqget_fair(pp, globalq)
-        if g is not None:
-            return g
-    try:
-        return pp.newq.pop()
-    except IndexError:
-        pass
-    g = pp.runnext
-    if g is not None:
-        pp.runnext = None
-        return g
-    if pp.runq:
-        return pp.runq.popleft()
-    return None
+        nxt = runqget_fair(pp, globalq)
+    if nxt is None:
+        if pp.newq:
+            try:
+                nxt = pp.newq.pop()
+            except IndexError:  # a thief took the last one meanwhile
+                pass
+        if nxt is None:
+            nxt = pp.runnext
+            if nxt is not None:
+                pp.runnext = None
+            elif pp.runq:
+                nxt = pp.runq.popleft()
+    return nxt
 
 
 def runqget_fair(pp: LocalQueues, globalq: deque) -> Any:
