@@ -2,7 +2,8 @@
 
 Goroutines on greenlets scheduled GMP-style, Go's channels and select, sync,
 time and context, usable from goroutines, asyncio coroutines and plain threads,
-and an asyncio event loop built on the same runtime. See API.md / docs/.
+and an asyncio event loop built on the same runtime. The contract is
+docs/api.md; the guide starts at docs/index.md.
 """
 
 from typing import Any as _Any

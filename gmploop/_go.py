@@ -258,8 +258,8 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
         if p.id == 0 and sched.nprocs > 1:
             # From a coroutine (or callback) on the asyncio loop's thread: the
             # goroutine goes to the global queue and another processor is
-            # woken, so it does not hold up the loop (API.md: "goroutines
-            # started from it run on all processors").
+            # woken, so it does not hold up the loop (docs/api.md, asyncio:
+            # "goroutines started from it run on all processors").
             return sched.newproc(fn, args, kwargs, None, avoid=p, origin=origin)
         return sched.newproc(fn, args, kwargs, p, origin=origin)
     return _sched_for_thread().newproc(fn, args, kwargs, None, origin=origin)
@@ -306,7 +306,7 @@ def set_max_procs(n: int) -> int:
 
 
 def stats() -> dict[str, Any]:
-    """A snapshot of the scheduler (see API.md "Observability")."""
+    """A snapshot of the scheduler (see docs/api.md, "Observability")."""
     s = _any_sched()
     if s is None:
         return {"procs": 0, "goroutines": 0, "runnable_global": 0, "runnable_local": [],

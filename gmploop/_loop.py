@@ -56,7 +56,7 @@ are uvloop's own, unwrapped.
 
 The default executor (``run_in_executor(None, ...)``, ``asyncio.to_thread``)
 is ``blockpool.LoopExecutor`` unless ``set_default_executor`` chose another:
-its idle threads do not hide a deadlock from ``run`` (API.md "Running").
+its idle threads do not hide a deadlock from ``run`` (docs/api.md, "Running").
 """
 
 from __future__ import annotations
@@ -453,7 +453,8 @@ class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib'
 
 
 def new_event_loop(procs: int | None = None) -> GMPEventLoop:
-    """A new gmploop event loop with ``procs`` processors (default: API.md)."""
+    """A new gmploop event loop with ``procs`` processors (default:
+    ``GMPLOOP_MAXPROCS``, else 1, or the CPU count on a free-threaded build)."""
     return GMPEventLoop(procs)
 
 

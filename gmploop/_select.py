@@ -193,7 +193,7 @@ def _select_now(cases: _Cases, default: Any, timeout: Any
 def select(*cases: Recv[Any] | Send[Any], default: bool = False,
            timeout: float | None = None) -> tuple[int, Any, bool]:
     """Wait until one case can proceed, perform exactly that one and return
-    ``(index, value, ok)``. See API.md "Select"."""
+    ``(index, value, ok)``. See docs/api.md, "Select"."""
     r, pollorder, lockorder, timeout = _select_now(cases, default, timeout)
     if r is not None:
         return r

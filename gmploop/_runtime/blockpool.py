@@ -30,7 +30,8 @@ The event loop's default executor
 ``LoopExecutor`` is a gmploop event loop's default executor (behind
 ``asyncio.to_thread`` and ``run_in_executor(None, ...)``): a plain
 ``ThreadPoolExecutor`` whose threads are runtime threads while idle and user
-threads while they run a call, which may wake a goroutine (API.md "Running").
+threads while they run a call, which may wake a goroutine (docs/api.md,
+"Running").
 Its calls are not counted in ``nexternal``: the loop may run them for any
 task or callback, and their outcome reaches the program through the loop
 (a task awaiting it is alive, an ``await_`` is counted). When a call ends, its

@@ -42,8 +42,8 @@ TRACEBACK_SYSTEM: bool = os.environ.get("GMPLOOP_TRACEBACK", "").strip().lower()
 #: Goroutine switches a processor makes before it lets its event loop poll
 #: I/O and fire its timers (the "batch"); see proc.py.
 BATCH: int = 64
-#: Idle greenlets a processor keeps for reuse (DESIGN.md: the free list must be
-#: bounded, an unbounded one kept gigabytes alive on skynet).
+#: Idle greenlets a processor keeps for reuse. Bounded: an unbounded free list
+#: kept gigabytes alive after skynet (a million goroutines).
 GFREE_CAP: int = 256
 #: Go checks the global run queue every 61 schedule ticks for fairness.
 GLOBAL_CHECK_TICKS: int = 61
@@ -53,7 +53,8 @@ rng = random.Random(SEED)
 
 
 def default_procs() -> int:
-    """Processors for a run that does not say: API.md's rule."""
+    """Processors for a run that does not say (docs/api.md, "Running"):
+    ``GMPLOOP_MAXPROCS``, else the CPU count on a free-threaded build, else 1."""
     if MAXPROCS is not None and MAXPROCS >= 1:
         return MAXPROCS
     if FREE_THREADED:

@@ -52,8 +52,8 @@ socket is closed when the last reference goes. Invariant (under ``lock``):
 ``refs == len(regs) + nthread + (closers in progress)``.
 
 Rejected alternatives: one persistent registration per socket on a single
-"netpoller" thread (every wake-up would be a cross-thread hop, ~47 us on this
-VM, DESIGN.md); eager register/unregister on every wait (two ``epoll_ctl``
+"netpoller" thread (every wake-up would be a cross-thread hop, ~47 us on a
+2-CPU VM, docs/internals.md); eager register/unregister on every wait (two ``epoll_ctl``
 per request); switching the socket to blocking mode for thread callers (a
 goroutine may be using the same socket at the same time).
 

@@ -15,8 +15,9 @@ P   a processor: local run queues (runq.py), a free list of idle greenlets, a
 M   the OS thread that runs one P. P0 runs on the thread that runs the loop
     (the caller of ``run``); every other P has its own thread for life. A P and
     its M never part: greenlets are bound to the thread that started them
-    (DESIGN.md fact 1), so a started G stays on its P. Blocking calls get their
-    own threads (``blocking()``), like Go's syscall Ms.
+    (docs/internals.md, "a greenlet is bound to its thread"), so a started G
+    stays on its P. Blocking calls get their own threads (``blocking()``),
+    like Go's syscall Ms.
 
 Scheduling
 ----------
@@ -27,8 +28,8 @@ its callbacks and lets the P's timers run. A P with nothing to do sleeps in its
 loop (epoll) and is woken through the loop's thread-safe wake-up.
 
 Inside a batch, control passes from goroutine to goroutine *directly*, not
-through a scheduler greenlet (DESIGN.md measured this: 1.50 -> 0.98 us per
-ping-pong round trip):
+through a scheduler greenlet (measured: 1.50 -> 0.98 us per ping-pong round
+trip, docs/internals.md):
 
 1. A goroutine that parks (``gopark``) picks the next runnable G itself
    (``gopark_commit``): a started one is switched to; an unstarted one is handed to an
@@ -36,7 +37,7 @@ ping-pong round trip):
    P's scheduler greenlet, which creates a new worker greenlet. New greenlets
    are always started from the scheduler greenlet, at a fixed shallow stack
    depth: starting them from inside a goroutine nests C stacks (RecursionError
-   on skynet, DESIGN.md).
+   on skynet).
 2. A goroutine that returns leaves its greenlet free. If the next runnable G
    has never run, it runs *inline* on that same greenlet, no switch at all;
    otherwise the greenlet joins the free list and switches to the next G.
@@ -69,7 +70,8 @@ under the P's lock, clears ``sleeping`` and schedules a batch if it was set.
 The P, before it sleeps, looks at its inbox under the same lock. Global-queue
 work follows the same pattern with the scheduler lock and the idle list.
 Lock order: ``Sched.lock`` before ``P.lock``; never switch greenlets while
-holding either (DESIGN.md fact 4).
+holding either (nor any other lock: the goroutine switched to may run on the
+same thread and take it, and a thread cannot wait for itself).
 
 Deadlock
 --------
@@ -115,7 +117,7 @@ from .runtime2 import (DEAD, RUNNABLE, RUNNING, WAITING, W_GOSCHED, W_SLEEP,
                        Canceled, Goroutine)
 from .timers import Timer, TimerHeap
 
-try:  # uvloop where it installs; the stdlib loop otherwise (DESIGN.md).
+try:  # uvloop where it installs; the stdlib loop otherwise (README, "Dependencies").
     import uvloop as _uvloop
 except ImportError:  # pragma: no cover - exercised where uvloop is missing
     _uvloop = None
@@ -354,8 +356,9 @@ class P(LocalQueues):
                 if r is not None and is_coroutine_type(type(r)):
                     # fn returned a coroutine (an async def, a partial or a
                     # lambda of one): await it on the runtime's loop on the
-                    # goroutine's behalf, as await_ does (API.md "Coroutine
-                    # functions"). The only cost on the hot path is the test.
+                    # goroutine's behalf, as await_ does (docs/api.md,
+                    # "Coroutine functions"). The only cost on the hot
+                    # path is the test.
                     g.result = None
                     g.result = run_coroutine(r)
             except BaseException as e:  # noqa: BLE001 - goroutine boundary

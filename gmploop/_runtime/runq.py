@@ -5,7 +5,7 @@ pop at either end are atomic, also on free-threaded builds):
 
 ``newq``   goroutines that have never run. Only these may move between
            processors (a started goroutine is pinned to its greenlet's thread,
-           DESIGN.md fact 1). The owner pushes and pops at the right end (LIFO,
+           docs/internals.md). The owner pushes and pops at the right end (LIFO,
            "work first", as Cilk and rayon do: fork-join trees like skynet then
            run depth-first and keep a handful of goroutines parked instead of the
            whole tree); thieves take from the left end, the oldest, which in a

@@ -6,8 +6,8 @@ Ownership (who may write what):
 - ``G.status`` moves IDLE -> RUNNABLE -> RUNNING <-> WAITING -> DEAD.
   IDLE/RUNNABLE before its first run, the G is a plain record owned by whichever
   run queue holds it (it can be stolen). From its first run on it is bound to one
-  greenlet and so to one processor P and one OS thread for life (DESIGN.md fact 1):
-  ``G.p`` never changes again.
+  greenlet and so to one processor P and one OS thread for life (greenlets are
+  bound to their thread, docs/internals.md): ``G.p`` never changes again.
 - A G is set WAITING by its own code *before* it publishes a waiter (under the
   lock of the structure it waits on), so a waker on another thread that readies it
   at once finds it WAITING. ``goready`` sets RUNNABLE and queues it on ``G.p``.
