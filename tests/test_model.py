@@ -5,42 +5,50 @@ The model
 =========
 
 A *world* is one ``gmploop.run(main, procs=P)`` on a background thread, three
-channels (each unbuffered or buffered, chosen per example) and a fixed cast of
-six *actors*: two goroutines (G0, G1), two plain threads (T0, T1) and two
-asyncio tasks on the runtime's event loop (A0, A1). Each actor runs the
-operations queued for it one at a time, in order; the actors run concurrently,
-so operations of different actors race. Hypothesis's ``RuleBasedStateMachine``
-picks the operations, one rule per kind: send / recv / recv_ok with timeout 0,
-tiny, small or none; try_send / try_recv; select (``aselect`` for tasks) with
-1-4 cases, duplicate and ``None`` channels, with and without ``default`` and a
-timeout; close, racing with all of it; and, for tasks, asend / arecv /
-arecv_ok / aselect in a sub-task cancelled after 0, 1 or 3 loop iterations or
-a tiny sleep. The ``settle`` rule waits until the world is quiescent, so a
-shrunk example tends to replay the same way.
+channel slots (each channel unbuffered or buffered, chosen per example) and a
+fixed cast of six *actors*: two goroutines (G0, G1), two plain threads (T0,
+T1) and two asyncio tasks on the runtime's event loop (A0, A1). Each actor runs
+the operations queued for it one at a time, in order; the actors run
+concurrently, so operations of different actors race. Hypothesis's
+``RuleBasedStateMachine`` picks the operations, one rule per kind: send / recv
+/ recv_ok with timeout 0, tiny, small or none; try_send / try_recv; select
+(``aselect`` for tasks) with 1-4 cases, duplicate and ``None`` channels, with
+and without ``default`` and a timeout; close, racing with all of it; reopen (a
+fresh channel in a slot); for tasks, asend / arecv / arecv_ok / aselect in a
+sub-task cancelled after 0, 1 or 3 loop iterations or a tiny sleep; settle
+(wait until the world is quiescent, so a shrunk example tends to replay the
+same way); and rendezvous (below), mid-run.
 
-Values are tags ``(slot, actor, seq)``: unique, and naming the channel they were
-sent on, so loss, duplication and misdelivery are all visible.
+Values are tags ``(channel id, actor, seq)``: unique, and naming the channel
+they were sent on, so loss, duplication and misdelivery are all visible.
 
 Checks
 ------
-After every rule (and while the harness waits):
+After every rule, and all the while the harness waits:
 
 1. No orphan waiter: on each channel queue, the live waiters are at most those
    the operations in flight could own there. The actors' op counters are read
    before and after the scan; only a stable snapshot counts. A waiter that a
    finished operation left live fails this at once.
 2. chan.go's invariants, with Go's exception: a select may wait to send and to
-   receive on the same unbuffered channel.
+   receive on the same unbuffered channel (so this is not
+   ``Chan._check_invariants()``, which has no such exception, while ops run).
 
 Each result is checked as it completes (a value received from ch1 must have
-been sent on ch1; a ``Closed`` result needs a closed channel; ...).
+been sent on ch1; a ``Closed`` result needs a closed channel; ...). A goroutine
+actor woken while parked in its inbox by anyone but the harness is a violation
+(a stale waiter's waker readied it).
 
-At teardown: wait (bounded) for every operation with a timeout to end; close
-every channel; wait (bounded) for every actor to go idle (an operation whose
-waiter is dead on arrival never does); no live waiter anywhere and
-``Chan._check_invariants()``; drain the buffers; every actor completes a
-rendezvous with the harness on a fresh channel (recv and send without a
-timeout, then with one, then through select); then the value checks:
+Rendezvous: the harness meets an actor on a fresh channel, the actor parking
+first each time: recv and send without a timeout (the inlined goroutine fast
+paths), then recv with one, select, send with one. The actor's waiter must be
+live when it parks (one queued dead would never be woken).
+
+At teardown: wait for every operation with a timeout to end; close every
+channel; wait for every actor to go idle (a goroutine still parked on a channel
+after every close returned was not woken by close: its waiter was dead); no
+live waiter anywhere and ``Chan._check_invariants()``; drain the buffers; a
+rendezvous with every actor; then the value checks:
 
 3. every value a send reported as sent (send returned, try_send gave True, its
    Send case was chosen) was received exactly once, from the channel it was
@@ -53,15 +61,30 @@ timeout, then with one, then through select); then the value checks:
    still buffered (sent before it started, taken by a receive that started
    after it ended).
 
-Every wait of the harness is bounded; an operation under test with
+Every wait of the harness is bounded (no operation ending for T_BOUND seconds
+is a failure, never a pacing delay); an operation under test with
 ``timeout=None`` is bounded by the close at teardown, as the contract promises
 ("close wakes every waiting receiver ... and every waiting sender").
+Violations are recorded and raised at teardown, so that every example draws
+the same steps on replay. Shrinking is capped (SHRINK_SECONDS) to stay inside
+the pytest timeout.
 
 ``GMPLOOP_DEBUG=1`` (channel methods assert chan.go's invariants after every
-call) is read once, at import: the ``debug`` variants run this same machine in
-a subprocess with the variable set (``python tests/test_model.py --procs N``
-does the same by hand). benchmarks/soak.py drives the same world with random
-operations for millions of steps.
+call) is read once, at import: ``test_model_with_gmploop_debug`` runs this
+same machine in a subprocess with the variable set (``GMPLOOP_DEBUG=1 python
+tests/test_model.py --procs N --examples K`` does the same by hand; a run of
+the whole suite with the variable set runs every variant in-process).
+benchmarks/soak.py drives the same world with random operations for millions
+of steps.
+
+On f6dba75 (before issue 9's fix) the machine finds finding 1 at procs 1 and 4
+within seconds, shrunk to: G0 runs ``select(Recv(ch0), timeout=0.01)`` (it
+times out), then cannot complete a rendezvous: its ``recv()`` is queued dead,
+since the reused sudog kept the select's claimed state. Other shrunk forms:
+``select(Recv(ch0), timeout=0.01); ch1.send(timeout=0.01)`` leaves a live
+receive waiter on ch0 while G0 waits on ch1 (the sudog revived on its old
+channel); and, unshrunk, a thread's select received ``None`` (no send offered
+it) and a goroutine's select returned ``(0, None, False)`` on an open channel.
 """
 
 from __future__ import annotations
@@ -752,6 +775,7 @@ class World:
         arrival and would never be woken."""
         q = rv.recvq if side == "r" else rv.sendq
         deadline = monotonic() + bound
+        done = a.ndone  # ops queued before the rendezvous run first
         pause = 5e-5
         while True:
             with rv._lock:
@@ -762,7 +786,10 @@ class World:
                 raise AssertionError("its waiter was queued dead (never to be woken)")
             if a.idle():
                 raise AssertionError("it ended its rendezvous early")
-            if monotonic() > deadline:
+            if a.ndone != done:
+                done = a.ndone
+                deadline = monotonic() + bound
+            elif monotonic() > deadline:
                 raise TimeoutError(f"it did not park in {bound} s")
             time.sleep(pause)
             pause = min(pause * 2, 2e-3)
@@ -809,7 +836,7 @@ class World:
     def _snapshot(self):
         return tuple((a.nstarted, a.ndone, a.cur) for a in self.actors.values())
 
-    def check_live(self, exact: bool = False):
+    def check_live(self):
         """Checks 1 and 2 on a stable snapshot. Returns (stable, equal):
         ``equal`` is True when every queue holds exactly the waiters the
         in-flight ops could own (all of them parked)."""
@@ -855,16 +882,26 @@ class World:
                 self.violation(f"{where}: closed, with live waiters ({nr} recv, {ns_} send)")
         return True, equal
 
+    def _progress(self) -> int:
+        return sum(a.ndone for a in self.actors.values())
+
     def wait_for(self, cond, bound: float, what: str) -> bool:
-        """Poll ``cond`` (checking live waiters meanwhile) until true or
-        ``bound`` seconds; a timeout is a violation."""
+        """Poll ``cond`` (checking live waiters meanwhile) until true; a
+        violation if no actor finishes an operation for ``bound`` seconds
+        (a long queue of timed operations on a loaded machine is progress,
+        not a hang)."""
         deadline = monotonic() + bound
+        done = self._progress()
         pause = 5e-5
         while True:
             if cond():
                 return True
-            if monotonic() > deadline:
-                self.violation(f"gave up waiting for {what} after {bound} s")
+            if self._progress() != done:
+                done = self._progress()
+                deadline = monotonic() + bound
+            elif monotonic() > deadline:
+                self.violation(f"gave up waiting for {what}: no operation ended "
+                               f"for {bound} s")
                 return False
             self.check_live()
             time.sleep(pause)
@@ -1410,6 +1447,47 @@ def test_many_timed_out_selects_then_rendezvous(run):
     got, live = run(main)
     assert got == list(range(60))
     assert live == [(0, 0)] * 3
+
+
+_DEBUG_BOTH_SIDES = """
+import gmploop
+from gmploop import Chan, Recv, Send, select
+
+def main():
+    c = Chan()
+
+    def sender():
+        try:
+            c.send("x", timeout=10)
+            return "sent"
+        except AssertionError as e:
+            return f"AssertionError: {e}"
+
+    g = gmploop.go(sender)
+    while not c.sendq.has_live():
+        gmploop.gosched()
+    assert c.try_recv() == ("x", True)  # readies the sender, which runs later
+    try:  # meanwhile this select waits to receive and to send on c
+        select(Recv(c), Send(c, 1), timeout=0.05)
+    except TimeoutError:
+        pass
+    return g.join(timeout=10)
+
+print(gmploop.run(main, procs=1))
+"""
+
+
+def test_debug_checks_allow_a_select_on_both_sides_of_one_channel():
+    """Found by the model under GMPLOOP_DEBUG=1: a select parked to send and
+    to receive on one unbuffered channel is legal (chan.go's invariant names
+    this exception), but the debug check after another operation on that
+    channel asserted "both recvq and sendq have waiters", so a send that had
+    completed raised AssertionError."""
+    env = dict(os.environ, GMPLOOP_DEBUG="1")
+    r = subprocess.run([sys.executable, "-c", _DEBUG_BOTH_SIDES], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert r.stdout.strip() == "sent"
 
 
 # ---------------------------------------------------------------------------
