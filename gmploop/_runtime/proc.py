@@ -120,7 +120,7 @@ from .timers import Timer, TimerHeap
 try:  # uvloop where it installs; the stdlib loop otherwise (README, "Dependencies").
     import uvloop as _uvloop
 except ImportError:  # pragma: no cover - exercised where uvloop is missing
-    _uvloop = None
+    _uvloop = None  # type: ignore[assignment]  # read as "uvloop or None"
 
 _monotonic = time.monotonic
 _get_running_loop = asyncio._get_running_loop
@@ -130,10 +130,14 @@ class Deadlock(RuntimeError):
     """Raised by ``run`` when every goroutine is blocked forever."""
 
 
-class _Worker(greenlet):
+class _Worker(greenlet):  # type: ignore[misc]  # greenlet ships no stubs: Any
     """A greenlet that runs goroutines, one after another (G reuse)."""
 
     __slots__ = ("g", "p")
+    # The goroutine it runs: typed as code running on it sees it (None only
+    # while the worker is idle on its P's free list, when nothing reads it).
+    g: Goroutine[Any]
+    p: P
 
 
 if FREE_THREADED:  # pragma: no cover - free-threaded builds only
@@ -161,6 +165,10 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 
 class P(LocalQueues):
+    # Typed as the scheduler sees it once the P's M runs (set in __init__ to
+    # None; nothing wakes a P before its loop exists, see "sleeping" below).
+    loop: asyncio.AbstractEventLoop
+
     __slots__ = (
         "id", "sched", "loop", "tid", "sched_glet", "gfree", "timers", "lock",
         "sleeping", "in_batch", "budget", "allgs", "ncreated",
@@ -173,9 +181,9 @@ class P(LocalQueues):
         super().__init__()
         self.id = pid
         self.sched = sched
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop = None  # type: ignore[assignment]  # see above
         self.tid = 0
-        self.sched_glet: greenlet | None = None
+        self.sched_glet: greenlet = None  # the M's own greenlet, set when it starts
         self.gfree: list[_Worker] = []
         self.timers = TimerHeap(self.notify)
         self.lock = allocate_lock()
@@ -186,7 +194,7 @@ class P(LocalQueues):
         self.sleeping = pid == 0
         self.in_batch = False
         self.budget = 0
-        self.allgs: set[Goroutine] = set()  # started goroutines that parked
+        self.allgs: set[Goroutine[Any]] = set()  # started goroutines that parked
         self.ncreated = 0
         self.nexited = 0
         self.nreused = 0
@@ -202,8 +210,8 @@ class P(LocalQueues):
         # revives it or the runtime shuts down.
         self.retiring = False
         self.thread: threading.Thread | None = None
-        self.wake_handle = None
-        self.wake_deadline = None
+        self.wake_handle: asyncio.TimerHandle | None = None
+        self.wake_deadline: float | None = None
         self.batch_t0 = 0.0  # when the current batch started (sysmon)
         self.batch_tick = 0
 
@@ -266,7 +274,7 @@ class P(LocalQueues):
                     else:
                         w = _Worker(self.worker_main, self.sched_glet)
                         w.p = self
-                        w.g = None
+                        w.g = None  # type: ignore[assignment]  # idle, see _Worker
                         nxt = w.switch(nxt)
                 if nxt == ():
                     nxt = None
@@ -306,7 +314,7 @@ class P(LocalQueues):
         self.wake_deadline = None
         self.notify()
 
-    def findrunnable_slow(self) -> Goroutine | None:
+    def findrunnable_slow(self) -> Goroutine[Any] | None:
         """Local queues are empty: global queue, then steal (proc.go findRunnable)."""
         sched = self.sched
         if self.inbox:
@@ -321,9 +329,9 @@ class P(LocalQueues):
 
     # -- the goroutine's side ------------------------------------------------
 
-    def worker_main(self, g: Goroutine) -> Any:
+    def worker_main(self, g: Goroutine[Any]) -> Any:
         """Body of every worker greenlet: run goroutines until the P retires it."""
-        glet: _Worker = getcurrent()  # type: ignore[assignment]
+        glet: _Worker = getcurrent()
         sched = self.sched
         gfree = self.gfree
         globalq = sched.globalq
@@ -365,9 +373,9 @@ class P(LocalQueues):
                 if sched.dead:
                     raise  # the runtime is gone: unwind (GreenletExit)
                 g.exc = e
-            glet.g = None
+            glet.g = None  # type: ignore[assignment]  # idle, see _Worker
             # goexit, inlined (hot: every goroutine ends here)
-            g.fn = g.args = g.kwargs = g.ctx = None
+            g.fn = g.args = g.kwargs = g.ctx = None  # type: ignore[assignment]  # dead: drop them
             g.status = DEAD
             self.nexited += 1
             if g.tracked:
@@ -375,7 +383,9 @@ class P(LocalQueues):
             if g.joinq is not None:
                 _sema.wake_joiners(g)
             if g.exc is not None or g is sched.main_g:
-                self.goexit_slow(g)
+                # g is the goroutine that just ended; the checker widens this
+                # loop's g with every value it takes (a switch's Any, nxt).
+                self.goexit_slow(g)  # type: ignore[arg-type]
             self.budget -= 1
             if self.budget > 0 and not sched.dead:
                 # inline gmploop._runtime.runq.runqget_exit(self, globalq) -> nxt
@@ -414,7 +424,7 @@ class P(LocalQueues):
                 g = self.sched_glet.switch(None)
             self.nreused += 1  # back from the free list with a new goroutine
 
-    def goexit_slow(self, g: Goroutine) -> None:
+    def goexit_slow(self, g: Goroutine[Any]) -> None:
         """The rare end of a goroutine: the main one, or one that raised."""
         sched = self.sched
         exc = g.exc
@@ -432,8 +442,8 @@ class P(LocalQueues):
                 _traceback.call_excepthook(g, exc)
 
 
-def newproc_p(p: P, fn: Callable[..., Any], args: tuple, kwargs: dict | None,
-              ctx: Any, code: Any, lasti: int, parent: int) -> Goroutine:
+def newproc_p(p: P, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None,
+              ctx: Any, code: Any, lasti: int, parent: int) -> Goroutine[Any]:
     """``Sched.newproc``'s path on ``p``'s own thread: create a goroutine and
     queue it on p's unstarted queue (Go's newproc1 + runqput). It runs in a
     copy of ``ctx``, its creator's contextvars context (None or empty: a
@@ -489,7 +499,7 @@ class Sched:
 
     def __init__(self, nprocs: int, loop0: asyncio.AbstractEventLoop) -> None:
         self.lock = threading.Lock()
-        self.globalq: deque = deque()
+        self.globalq: deque[Goroutine[Any]] = deque()
         self.nprocs = nprocs
         self.allp: list[P] = []
         self.retired: list[P] = []
@@ -504,8 +514,8 @@ class Sched:
         self.detect_deadlock = False
         self.deadlock: Deadlock | None = None
         self.fatal: BaseException | None = None
-        self.main_g: Goroutine | None = None
-        self.on_main_exit: Callable[[Goroutine], None] | None = None
+        self.main_g: Goroutine[Any] | None = None
+        self.on_main_exit: Callable[[Goroutine[Any]], None] | None = None
         self.runtime_tids: set[int] = set()
         self.loop0 = loop0
         self.sysmon: "_sysmon._Sysmon | None" = None
@@ -573,7 +583,7 @@ class Sched:
                     p.loop = loop
                     p.tid = get_ident()
                     self.runtime_tids.add(p.tid)
-                loop._gmp_p = p
+                loop._gmp_p = p  # type: ignore[attr-defined]  # for current_p
                 p.sched_glet = getcurrent()
                 asyncio.set_event_loop(loop)
                 # The batch that p.sleeping == False promised: it looks for
@@ -624,8 +634,9 @@ class Sched:
 
     # -- goroutine creation --------------------------------------------------
 
-    def newproc(self, fn: Callable, args: tuple, kwargs: dict | None,
-                p: P | None, avoid: P | None = None, origin: tuple | None = None) -> Goroutine:
+    def newproc(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None,
+                p: P | None, avoid: P | None = None,
+                origin: tuple[Any, int, int] | None = None) -> Goroutine[Any]:
         """Create a goroutine and queue it: on ``p`` when called on p's thread,
         else on the global queue (Go's newproc), waking an idle P (P0 first,
         unless ``avoid`` names it). ``origin``: (go_code, go_lasti,
@@ -754,7 +765,7 @@ class Sched:
         except RuntimeError:
             pass
 
-    def main_exited(self, g: Goroutine) -> None:
+    def main_exited(self, g: Goroutine[Any]) -> None:
         self.abandoned = True  # no batch runs again, even before the loop stops
         if self.on_main_exit is not None:
             self.on_main_exit(g)
@@ -766,7 +777,7 @@ class Sched:
 
     # -- stealing ------------------------------------------------------------
 
-    def steal(self, pp: P) -> Goroutine | None:
+    def steal(self, pp: P) -> Goroutine[Any] | None:
         """Steal half of a victim's unstarted goroutines (proc.go stealWork)."""
         ps = self.allp
         n = len(ps)
@@ -866,7 +877,7 @@ class Sched:
 # --------------------------------------------------------------------------
 
 
-def getg() -> Goroutine | None:
+def getg() -> Goroutine[Any] | None:
     """The running goroutine, or None outside goroutines (Go's getg)."""
     cur = getcurrent()
     if type(cur) is _Worker:
@@ -874,7 +885,7 @@ def getg() -> Goroutine | None:
     return None
 
 
-class _CoroutineTypes(dict):
+class _CoroutineTypes(dict[type, bool]):
     """type -> whether its instances are coroutines (asyncio.iscoroutine's
     test, cached per type: one dict lookup for a goroutine that returns a
     value). A generator is not a coroutine."""
@@ -917,7 +928,7 @@ def current_p() -> P | None:
         return cur.p
     loop = _get_running_loop()
     if loop is not None:
-        p = getattr(loop, "_gmp_p", None)
+        p: P | None = getattr(loop, "_gmp_p", None)
         if p is not None and p.tid == get_ident():
             return p
     return None
@@ -928,14 +939,14 @@ def current_p() -> P | None:
 # --------------------------------------------------------------------------
 
 
-def gopark_prepare(g: Goroutine, reason: str) -> None:
+def gopark_prepare(g: Goroutine[Any], reason: str) -> None:
     """First half of a park: mark ``g`` WAITING *before* publishing it where a
     waker can find it (under that structure's lock)."""
     g.status = WAITING
     g.waitreason = reason
 
 
-def gopark_commit(g: Goroutine) -> Any:
+def gopark_commit(g: Goroutine[Any]) -> Any:
     """Second half: switch away (after releasing every lock). Returns the value
     its waker left in ``g.param``.
 
@@ -1035,13 +1046,13 @@ def gopark(reason: str) -> Any:
 _CANCELED: Any = object()
 
 
-def take_cancel(g: Goroutine) -> Canceled:
+def take_cancel(g: Goroutine[Any]) -> Canceled:
     """Deliver ``g``'s cancellation: clear the request, return the exception."""
     g.cancelreq = False
     return Canceled(f"goroutine {g.id} cancelled")
 
 
-def gocancel(g: Goroutine) -> bool:
+def gocancel(g: Goroutine[Any]) -> bool:
     """``Goroutine.cancel()``: ask ``g`` to stop. False if it has finished."""
     if g.status is DEAD:
         return False
@@ -1065,7 +1076,7 @@ def gocancel(g: Goroutine) -> bool:
 runtime2._cancel = gocancel  # Goroutine.cancel (runtime2 cannot import this module)
 
 
-def cancel_parked(g: Goroutine) -> None:
+def cancel_parked(g: Goroutine[Any]) -> None:
     """On g's processor thread: withdraw g's current park, if any, and wake it."""
     if g.status is not WAITING or not g.cancelreq:
         return
@@ -1077,7 +1088,7 @@ def cancel_parked(g: Goroutine) -> None:
         goready(g)
 
 
-def goready(g: Goroutine) -> None:
+def goready(g: Goroutine[Any]) -> None:
     """Make the WAITING goroutine ``g`` runnable on its own P. Any thread.
 
     On g's own thread it takes ``runnext``, kicking the previous one to the
@@ -1137,7 +1148,8 @@ def gosched() -> None:
 
 def _greenlet_exit() -> BaseException:
     from greenlet import GreenletExit
-    return GreenletExit()
+    e: BaseException = GreenletExit()
+    return e
 
 
 # --------------------------------------------------------------------------
@@ -1155,7 +1167,7 @@ def add_timer(p: P, delay: float, fn: Callable[[Any], None], arg: Any = None,
     return t
 
 
-def _sleep_wake(g: Goroutine) -> None:
+def _sleep_wake(g: Goroutine[Any]) -> None:
     goready(g)
 
 

@@ -50,9 +50,12 @@ the oldest unstarted goroutine (so the LIFO end cannot starve the old ones).
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import GLOBAL_CHECK_TICKS
+
+if TYPE_CHECKING:
+    from .runtime2 import Goroutine
 
 
 class LocalQueues:
@@ -61,10 +64,10 @@ class LocalQueues:
     __slots__ = ("newq", "runq", "runnext", "inbox", "schedtick")
 
     def __init__(self) -> None:
-        self.newq: deque = deque()
-        self.runq: deque = deque()
-        self.runnext: Any = None
-        self.inbox: deque = deque()
+        self.newq: deque[Goroutine[Any]] = deque()
+        self.runq: deque[Goroutine[Any]] = deque()
+        self.runnext: Goroutine[Any] | None = None
+        self.inbox: deque[Goroutine[Any]] = deque()
         self.schedtick = 0
 
     def has_work(self) -> bool:
@@ -81,7 +84,7 @@ class LocalQueues:
             pass
 
 
-def runqget(pp: LocalQueues, globalq: deque) -> Any:
+def runqget(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[Any] | None:
     """Next goroutine for ``pp`` to run, or None: readied first. Owner thread.
 
     proc.gopark_commit inlines this (the hot path of every park), so it has
@@ -107,7 +110,7 @@ def runqget(pp: LocalQueues, globalq: deque) -> Any:
     return nxt
 
 
-def runqget_exit(pp: LocalQueues, globalq: deque) -> Any:
+def runqget_exit(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[Any] | None:
     """Next goroutine after one returned: unstarted first (runs inline).
 
     proc.P.worker_main inlines this (every goroutine's end), so it has one
@@ -134,7 +137,7 @@ def runqget_exit(pp: LocalQueues, globalq: deque) -> Any:
     return nxt
 
 
-def runqget_fair(pp: LocalQueues, globalq: deque) -> Any:
+def runqget_fair(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[Any] | None:
     """The every-61-ticks pick (proc.go: "check the global runnable queue once
     in a while"): global queue, then the oldest unstarted, then the oldest
     readied goroutine. Readied ones in ``runq`` come before ``runnext`` here,
@@ -152,7 +155,8 @@ def runqget_fair(pp: LocalQueues, globalq: deque) -> Any:
     return None
 
 
-def globrunqget(pp: LocalQueues, globalq: deque, nprocs: int) -> Any:
+def globrunqget(pp: LocalQueues, globalq: deque[Goroutine[Any]],
+                nprocs: int) -> Goroutine[Any] | None:
     """Take a batch from the global queue (proc.go globrunqget): one to run now,
     up to ``len/nprocs`` more onto ``pp``'s unstarted queue. Returns one or None."""
     try:
@@ -169,7 +173,7 @@ def globrunqget(pp: LocalQueues, globalq: deque, nprocs: int) -> Any:
     return first
 
 
-def runqsteal(pp: LocalQueues, victim: LocalQueues, take_last: bool) -> Any:
+def runqsteal(pp: LocalQueues, victim: LocalQueues, take_last: bool) -> Goroutine[Any] | None:
     """Steal half of ``victim``'s unstarted goroutines onto ``pp`` (proc.go
     runqsteal/runqgrab). Returns one of them to run now, or None.
 

@@ -191,8 +191,7 @@ def caller_goroutine(what: str, alt: str) -> Goroutine[Any] | None:
     on an event loop's thread outside goroutines (blocking would freeze it)."""
     cur = getcurrent()
     if type(cur) is _Worker:
-        g: Goroutine[Any] = cur.g
-        return g
+        return cur.g
     if _get_running_loop() is not None:
         raise loop_thread_error(what, alt)
     return None
