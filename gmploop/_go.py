@@ -273,8 +273,7 @@ def current() -> Goroutine[Any] | None:
 def _any_sched() -> Sched | None:
     cur = getcurrent()
     if type(cur) is _Worker:
-        ws: Sched = cur.p.sched
-        return ws
+        return cur.p.sched
     p = current_p()
     if p is not None:
         return p.sched
