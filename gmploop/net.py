@@ -232,7 +232,10 @@ class Conn(_NetFD):
         """Send all of ``data`` (bytes-like). When the socket's send buffer is
         full the caller waits until the peer reads (backpressure). With a
         timeout, the whole call must finish in time, else ``TimeoutError``
-        (part of the data may have been sent)."""
+        (part of the data may have been sent). A goroutine cancelled while
+        it waits gets ``Canceled`` if nothing was sent yet; once part of the
+        data is sent, the call goes on to the end (a half-sent message would
+        break the stream) and ``Canceled`` comes at its next wait."""
         sock = self._sock
         if self._closed:
             raise _closed_error()
@@ -256,7 +259,7 @@ class Conn(_NetFD):
         view = memoryview(data).cast("B")[n:]
         deadline = self._deadline()
         while view:
-            self._wait(_W, deadline, "sendall")
+            self._wait(_W, deadline, "sendall", cancellable=len(view) == total)
             if self._closed:
                 raise _closed_error()
             try:

@@ -863,3 +863,276 @@ def test_bench_net_smoke():
     assert "gmploop procs=1" in out.stdout and "uvloop-streams" in out.stdout
     assert "(!)" not in out.stdout
     assert "target C=2" in out.stdout
+
+
+# --------------------------------------------------------------------------
+# Cancellation (Goroutine.cancel): a cancelled call performed nothing
+# --------------------------------------------------------------------------
+
+
+def _parked_in_io(g, timeout=T):
+    """Wait (from a goroutine) until ``g`` is parked in a socket wait."""
+    deadline = time.monotonic() + timeout
+    while g.status is not gmploop.lowlevel.GStatus.WAITING or g.waitreason != "IO wait":
+        assert not g.done(), f"{g} finished instead of waiting: {g.join(0)!r}"
+        assert g.status is not gmploop.lowlevel.GStatus.WAITING or not g.waitreason, \
+            f"{g} waits for something else: {g.waitreason}"
+        assert time.monotonic() < deadline, f"{g} never parked in IO wait"
+        gmploop.sleep(0.001)
+
+
+def _cancel(g, canceller):
+    """Cancel ``g`` from a goroutine (this one), a plain thread or a task."""
+    if canceller == "goroutine":
+        assert g.cancel()
+    elif canceller == "thread":
+        out = []
+        th = threading.Thread(target=lambda: out.append(g.cancel()))
+        th.start()
+        th.join(T)
+        assert out == [True]
+    else:
+        async def from_task():
+            return g.cancel()
+        assert gmploop.await_(from_task())
+
+
+def _small_buffers_pair():
+    """A listener and a connected pair (client, server side) with small
+    socket buffers, so that a few KiB fill them. The receive buffer is set on
+    the listener, before the handshake: shrinking it on a connected socket
+    can stall the connection."""
+    ln = net.listen("127.0.0.1:0")
+    ln._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c = net.dial(ln.addr, timeout=T)
+    s = ln.accept()
+    c._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    for x in (c, s, ln):
+        x.settimeout(T)
+    return ln, c, s
+
+
+def _fill_send_buffer(c):
+    """Fill ``c``'s send buffer and its peer's receive buffer (the peer does
+    not read): the next send on ``c`` would block. Returns the bytes queued."""
+    queued = 0
+    for _ in range(100):  # until the kernel has moved all it will to the peer
+        before = queued
+        for chunk in (b"f" * 4096, b"f"):  # a small send may fit where a big one did not
+            while True:
+                try:
+                    queued += c._sock.send(chunk)
+                except BlockingIOError:
+                    break
+        if queued == before:
+            return queued
+        gmploop.sleep(0.01)
+    raise AssertionError("the send buffer never filled")
+
+
+def _drain(c, n):
+    """Read exactly ``n`` bytes from ``c`` (with its timeout) and check they
+    are all filler bytes."""
+    got = recv_exact(c, n)
+    assert got == b"f" * n
+    return got
+
+
+def _net_op(kind, c, s, ln):
+    """(blocking call, check afterwards) for one kind of socket wait. The check
+    proves the cancelled call performed nothing and the socket still works."""
+    if kind == "recv":
+        def check():
+            s.sendall(b"data")
+            return c.recv(10) == b"data"
+        return (lambda: c.recv(10)), check
+    if kind == "recv_into":
+        buf = bytearray(10)
+
+        def check():
+            s.sendall(b"data")
+            return c.recv_into(buf) == 4 and buf[:4] == b"data" and bytes(buf[4:]) == bytes(6)
+        return (lambda: c.recv_into(buf)), check
+    if kind == "sendall":
+        queued = _fill_send_buffer(c)
+
+        def check():
+            _drain(s, queued)  # the filler only: nothing of the cancelled call
+            c.sendall(b"after")
+            return recv_exact(s, 5) == b"after"
+        return (lambda: c.sendall(b"M" * 100)), check
+    if kind == "accept":
+        def check():
+            c2 = net.dial(ln.addr, timeout=T)
+            s2 = ln.accept()
+            try:
+                c2.sendall(b"hi")
+                return recv_exact(s2, 2) == b"hi"
+            finally:
+                c2.close()
+                s2.close()
+        return ln.accept, check
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["recv", "recv_into", "sendall", "accept"])
+@pytest.mark.parametrize("canceller", ["goroutine", "thread", "task"])
+def test_cancel_interrupts_a_socket_wait(run, kind, canceller):
+    def main():
+        ln, c, s = _small_buffers_pair()
+        try:
+            op, check = _net_op(kind, c, s, ln)
+            g = gmploop.go(op)
+            _parked_in_io(g)
+            t0 = time.monotonic()
+            _cancel(g, canceller)
+            with pytest.raises(gmploop.Canceled):
+                g.join(timeout=T)
+            assert time.monotonic() - t0 < 5
+            assert not c._waiting and not ln._waiting  # the waiter is gone
+            assert check()
+            return True
+        finally:
+            for x in (c, s, ln):
+                x.close()
+
+    assert run(main)
+
+
+@pytest.mark.parametrize("canceller", ["goroutine", "thread", "task"])
+def test_cancel_interrupts_dial(run, canceller):
+    """A dial whose connect is still in progress (the server's accept queue
+    is full, so its SYN goes unanswered) is abandoned and its socket closed."""
+    def main():
+        ln = net.listen("127.0.0.1:0", backlog=0)
+        first = net.dial(ln.addr, timeout=T)  # fills the accept queue
+        g = gmploop.go(net.dial, ln.addr, T)
+        try:
+            deadline = time.monotonic() + T
+            while g.status is not gmploop.lowlevel.GStatus.WAITING or g.waitreason != "IO wait":
+                if g.done():  # this kernel answered the SYN after all
+                    g.join(0).close()
+                    return "skip"
+                assert time.monotonic() < deadline
+                gmploop.sleep(0.001)
+            _cancel(g, canceller)
+            with pytest.raises(gmploop.Canceled):
+                g.join(timeout=T)
+            s = ln.accept()  # the listener still works
+            s.close()
+            return True
+        finally:
+            first.close()
+            ln.close()
+
+    r = run(main)
+    if r == "skip":
+        pytest.skip("connect did not stay in progress on this kernel")
+    assert r is True
+
+
+def test_cancel_pending_before_the_wait(run):
+    """Cancelled while running: the next socket call that would wait raises
+    at once and consumes nothing; a call that need not wait completes."""
+    def main():
+        ln = net.listen("127.0.0.1:0")
+        c = net.dial(ln.addr, timeout=T)
+        s = ln.accept()
+        c.settimeout(T)
+        try:
+            def victim():
+                gmploop.current().cancel()
+                try:
+                    c.recv(10)  # nothing there: would wait
+                except gmploop.Canceled:
+                    pass
+                else:
+                    return "no Canceled"
+                s.sendall(b"ready")
+                gmploop.current().cancel()
+                return c.recv(10)  # data there: no wait, no Canceled
+
+            assert gmploop.go(victim).join(timeout=T) == b"ready"
+            with pytest.raises(gmploop.Canceled):  # still pending: the next wait
+                gmploop.go(lambda: (gmploop.current().cancel(), gmploop.sleep(T))).join(timeout=T)
+            return True
+        finally:
+            for x in (c, s, ln):
+                x.close()
+
+    assert run(main)
+
+
+def test_cancel_racing_with_data(run):
+    """Data arriving as the cancellation does: either the receive was
+    cancelled and the data is still there, or it got the data and the
+    cancellation waits for the next wait. Never both, never neither."""
+    def main():
+        ln = net.listen("127.0.0.1:0")
+        c = net.dial(ln.addr, timeout=T)
+        s = ln.accept()
+        c.settimeout(T)
+        outcomes = set()
+        try:
+            for i in range(30):
+                msg = b"m%02d" % i
+
+                def victim():
+                    try:
+                        got = c.recv(3)
+                    except gmploop.Canceled:
+                        return ("cancelled", recv_exact(c, 3))
+                    try:
+                        gmploop.sleep(T)
+                    except gmploop.Canceled:
+                        return ("received", got)
+                    return ("lost", got)
+
+                g = gmploop.go(victim)
+                _parked_in_io(g)
+                # Both orders, so that both outcomes happen (which one a
+                # given run gets depends on which the loop sees first).
+                race = ((lambda: (s.sendall(msg), g.cancel())) if i % 2 else
+                        (lambda: (g.cancel(), s.sendall(msg))))
+                th = threading.Thread(target=race)
+                th.start()
+                outcome, got = g.join(timeout=T)
+                th.join(T)
+                assert got == msg and outcome in ("cancelled", "received"), (outcome, got)
+                outcomes.add(outcome)
+            return outcomes
+        finally:
+            for x in (c, s, ln):
+                x.close()
+
+    assert run(main)
+
+
+@pytest.mark.parametrize("canceller", ["goroutine", "thread"])
+def test_sendall_that_has_sent_part_finishes_first(run, canceller):
+    """Once part of its data is out, sendall is not interrupted (a half-sent
+    message would break the stream): it completes and Canceled comes at the
+    goroutine's next wait."""
+    def main():
+        ln, c, s = _small_buffers_pair()
+        big = bytes(range(256)) * 4096  # 1 MiB: far more than the small buffers
+        log = []
+        try:
+            def victim():
+                c.sendall(big)
+                log.append("sent")
+                gmploop.sleep(T)  # the cancellation is delivered here
+
+            g = gmploop.go(victim)
+            _parked_in_io(g)
+            _cancel(g, canceller)
+            got = recv_exact(s, len(big))
+            with pytest.raises(gmploop.Canceled):
+                g.join(timeout=T)
+            assert got == big and log == ["sent"]
+            return True
+        finally:
+            for x in (c, s, ln):
+                x.close()
+
+    assert run(main)

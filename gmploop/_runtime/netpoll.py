@@ -26,12 +26,25 @@ Approach
    ``add_reader``/``add_writer`` on the P's loop; arm a timer for the deadline;
    count the wait in ``sched.nexternal`` (deadlock detection must know an I/O
    wait may wake a goroutine); ``gopark_commit``.
-3. Exactly one of three wakers *claims* a waiter, under the lock, by taking it
-   out of ``waiting`` and setting ``state``: the readiness callback (READY, on
-   the P's thread), the deadline timer (TIMEOUT, on the P's thread) or
-   ``close`` (CLOSED, any thread). The claimer then calls ``goready``.
+3. Exactly one of four claimers *claims* a waiter, under the lock, by taking
+   it out of ``waiting`` and setting ``state``: the readiness callback (READY,
+   on the P's thread), the deadline timer (TIMEOUT, on the P's thread),
+   ``close`` (CLOSED, any thread) or a cancellation (CANCELLED, on the P's
+   thread: ``_Waiter._withdraw``, which the goroutine's park names as its
+   ``g.waitobj``; proc.py "Cancellation"). The claimer then calls
+   ``goready`` (for a cancellation, ``proc.cancel_parked`` does, or
+   ``gopark_commit`` raises at once when the request came first).
 4. The resumed goroutine retries the call (READY) or raises ``TimeoutError`` /
-   ``OSError``.
+   ``OSError`` / ``Canceled``. A cancelled wait performed nothing: no byte was
+   read, sent or accepted by it, and the socket stays usable. If another
+   claimer came first, the call goes on and the request waits for the next
+   wait (as a channel operation whose partner came first completes).
+
+A wait is cancellable only while its call has done nothing: ``Conn.sendall``
+makes its waits after a partial send uncancellable (``g.waitobj = None``, as
+``blocking()`` does), since a half-sent message would break the stream; it
+ends when the rest is sent, its timeout passes or the socket is closed, and
+``Canceled`` comes at the goroutine's next wait.
 
 Registrations are *lazy*: a readiness callback that wakes waiters leaves the
 fd registered, since a goroutine that just read usually comes back to wait for
@@ -95,6 +108,7 @@ _READY = 1  # claimed by the readiness callback; not yet resumed
 _TIMEOUT = 2
 _CLOSED = 3
 _RESUMED = 4  # resumed after READY (set by the waiter on its own thread)
+_CANCELLED = 5  # withdrawn by Goroutine.cancel (on the waiter's own thread)
 
 
 def _closed_error() -> OSError:
@@ -120,14 +134,23 @@ def _check_seconds(seconds: Any, name: str) -> float | None:
 
 
 class _Waiter:
-    """One goroutine parked on one socket in one direction."""
+    """One goroutine parked on one socket in one direction; while it waits,
+    also the goroutine's ``waitobj`` (what a cancellation withdraws)."""
 
-    __slots__ = ("g", "state", "key")
+    __slots__ = ("g", "state", "key", "fd")
 
-    def __init__(self, g: Goroutine[Any], key: _Key) -> None:
+    def __init__(self, g: Goroutine[Any], key: _Key, fd: _NetFD) -> None:
         self.g = g
         self.key = key
+        self.fd = fd
         self.state = _WAITING
+
+    def _withdraw(self, sg: Any) -> bool:
+        """Cancel this wait (proc.cancel_parked / gopark_commit, on the
+        goroutine's thread; ``sg`` is its sudog, unused here): claim it as
+        the deadline timer does. False if readiness, the deadline or close
+        claimed it first: the call then goes on."""
+        return self.fd._claim(self, _CANCELLED)
 
 
 class _NetFD:
@@ -292,10 +315,13 @@ class _NetFD:
         for w in lst:
             goready(w.g)
 
-    def _on_timeout(self, w: _Waiter) -> None:
+    def _claim(self, w: _Waiter, state: int) -> bool:
+        """Claim the waiting ``w`` for a timeout or a cancellation: take it
+        out of ``waiting`` and set ``state``. False if another claimer was
+        first (readiness, close, the other of the two). The caller readies it."""
         with self._lock:
             if w.state != _WAITING:
-                return  # readiness or close won
+                return False
             lst = self._waiting.get(w.key)
             if lst is not None:
                 try:
@@ -304,8 +330,12 @@ class _NetFD:
                     pass
                 if not lst:
                     del self._waiting[w.key]
-            w.state = _TIMEOUT
-        goready(w.g)
+            w.state = state
+        return True
+
+    def _on_timeout(self, w: _Waiter) -> None:
+        if self._claim(w, _TIMEOUT):
+            goready(w.g)
 
     # -- waiting ----------------------------------------------------------------
 
@@ -313,9 +343,12 @@ class _NetFD:
         t = self._timeout
         return None if t is None else _monotonic() + t
 
-    def _wait(self, d: int, deadline: float | None, what: str) -> None:
+    def _wait(self, d: int, deadline: float | None, what: str,
+              cancellable: bool = True) -> None:
         """Wait until the socket may be ready for direction ``d``. Raises
-        ``TimeoutError`` past ``deadline`` and ``OSError`` if closed."""
+        ``TimeoutError`` past ``deadline``, ``OSError`` if closed and, in a
+        goroutine, ``Canceled`` if it is cancelled first (unless not
+        ``cancellable``: the call has already done part of its work)."""
         g = getg()
         if g is None:
             self._twait(d, deadline, what)
@@ -324,7 +357,7 @@ class _NetFD:
             raise TimeoutError(f"{what}: i/o timeout")
         p = g.p
         key = (p, d)
-        w = _Waiter(g, key)
+        w = _Waiter(g, key, self)
         gopark_prepare(g, W_IO)  # WAITING before a closer can find the waiter
         with self._lock:
             if self._closed:
@@ -362,8 +395,12 @@ class _NetFD:
         sched = p.sched
         with sched.lock:
             sched.nexternal += 1
+        # What a cancellation withdraws (w._withdraw); None: nothing, it waits
+        # for its call to finish. gopark_commit withdraws at once a request
+        # that came before this park.
+        g.waitobj = w if cancellable else None
         try:
-            gopark_commit(g)
+            gopark_commit(g)  # Canceled: withdrawn, the finally below undoes the rest
         finally:
             with sched.lock:
                 sched.nexternal -= 1
