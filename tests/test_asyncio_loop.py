@@ -26,14 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import gmploop
+from conftest import LOOPS  # the loop matrix; the loop_name fixture runs over it
 
-BODY_TIMEOUT = 30.0
-
-LOOPS = {
-    "asyncio": asyncio.SelectorEventLoop,
-    "gmploop": lambda: gmploop.new_event_loop(procs=1),
-    "gmploop-procs4": lambda: gmploop.new_event_loop(procs=4),
-}
+BODY_TIMEOUT = 30.0  # a whole asyncio program (servers, subprocesses): above conftest.T
 
 
 def run_on(factory, body, *args, debug=None):
@@ -42,11 +37,6 @@ def run_on(factory, body, *args, debug=None):
         return await asyncio.wait_for(body(*args), BODY_TIMEOUT)
     with asyncio.Runner(loop_factory=factory, debug=debug) as runner:
         return runner.run(main())
-
-
-@pytest.fixture(params=list(LOOPS))
-def loop_name(request):
-    return request.param
 
 
 @pytest.fixture

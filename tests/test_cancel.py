@@ -13,7 +13,7 @@ import pytest
 import gmploop
 from gmploop import Canceled, Chan, Group, Recv, Send, go, lowlevel
 
-T = 10.0
+from conftest import T  # the bound on every wait (seconds)
 
 
 def parked(g, timeout=T):
@@ -322,7 +322,6 @@ def test_blocking_call_is_not_interrupted_but_canceled_follows(run):
 # -- asyncio -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("procs", [1, 4])
 def test_wait_for_on_a_goroutine_cancels_it(procs):
     async def main():
         ch = Chan()
@@ -336,7 +335,6 @@ def test_wait_for_on_a_goroutine_cancels_it(procs):
     assert gmploop.run(main(), procs=procs)
 
 
-@pytest.mark.parametrize("procs", [1, 4])
 def test_shield_protects_a_goroutine(procs):
     async def main():
         ch = Chan()
@@ -445,7 +443,6 @@ def test_group_with_block(run):
     assert run(main) == 5
 
 
-@pytest.mark.parametrize("procs", [1, 4])
 def test_group_async_with(procs):
     async def main():
         ch = Chan()

@@ -10,7 +10,7 @@ import pytest
 import gmploop
 from gmploop import Chan, Closed
 
-T = 10
+from conftest import T  # the bound on every wait (seconds)
 
 
 def test_bad_cap():

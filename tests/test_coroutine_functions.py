@@ -15,7 +15,7 @@ import pytest
 
 import gmploop
 
-T = 10  # bound on every wait in these tests (seconds)
+from conftest import T  # the bound on every wait (seconds)
 
 
 async def add(a, b=0):

@@ -15,7 +15,7 @@ import pytest
 import gmploop
 from gmploop import net
 
-T = 10.0  # bound on any single wait in these tests
+from conftest import T  # the bound on every wait (seconds)
 
 HOSTS = ["127.0.0.1", "::1"]
 

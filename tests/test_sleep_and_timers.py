@@ -10,7 +10,7 @@ import pytest
 
 import gmploop
 
-T = 10  # bound on every wait in these tests (seconds)
+from conftest import T  # the bound on every wait (seconds)
 LONG = 3600.0  # a timer that cannot fire during a test
 
 

@@ -13,7 +13,7 @@ import pytest
 import gmploop
 from gmploop import Chan, Mutex, Once, RWMutex, Semaphore, WaitGroup
 
-T = 10  # bound on every wait that should succeed
+from conftest import T  # the bound on every wait (seconds)
 # A waiter that gives up by timeout while the test queues another one behind
 # it: generous, so that queueing (microseconds) always wins on a loaded box.
 GIVE_UP = 0.25
@@ -180,7 +180,6 @@ def test_waitgroup_blocking_wait_on_loop_thread_raises():
     assert gmploop.run(main(), procs=1)
 
 
-@pytest.mark.parametrize("procs", [1, 4])
 def test_waitgroup_waited_from_all_three_kinds(procs):
     """One WaitGroup waited on by goroutines, threads and asyncio tasks at
     once, released by a goroutine."""
@@ -503,7 +502,6 @@ def test_mutex_normal_mode_allows_barging():
     assert gmploop.run(main, procs=1) == ["main", "waiter"]
 
 
-@pytest.mark.parametrize("procs", [1, 4])
 def test_mutex_mixed_goroutines_threads_tasks(procs):
     """One Mutex contended by goroutines, threads and asyncio tasks at once:
     the shared counter is exact and nobody overlaps in the critical section."""
@@ -846,7 +844,6 @@ def test_rwmutex_thread_reader_timeout():
     rw.unlock()
 
 
-@pytest.mark.parametrize("procs", [1, 4])
 def test_rwmutex_async_mixed(procs):
     async def main():
         rw = RWMutex()
@@ -1205,7 +1202,6 @@ def test_semaphore_cancelled_head_unblocks_others(run):
     assert waited >= GIVE_UP * 0.9  # queued behind the big one until it gave up
 
 
-@pytest.mark.parametrize("procs", [1, 4])
 def test_semaphore_mixed_kinds(procs):
     async def main():
         sem = Semaphore(3)
