@@ -1,0 +1,19 @@
+cimport cython
+from gmploop._runtime.runq cimport LocalQueues
+from gmploop._runtime.runtime2 cimport Goroutine, Sudog
+
+cdef class P(LocalQueues):
+    cdef public object id, sched, loop, tid, sched_glet, gfree, timers, lock
+    cdef public object sleeping, in_batch, allgs, ncreated, nexited, nreused
+    cdef public object idle, stuck, sm_tick, sm_since, sm_reported, retiring
+    cdef public object thread, wake_handle, wake_deadline, nsteals, batch_t0, batch_tick
+    cdef public long budget
+
+    @cython.locals(g=Goroutine, nxt=Goroutine, glet=object)
+    cpdef worker_main(self, g)
+
+@cython.locals(p=P, nxt=Goroutine, ng=object)
+cpdef gopark_commit(Goroutine g)
+
+@cython.locals(p=P)
+cpdef goready(Goroutine g)
