@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import gmploop
-from conftest import LOOPS  # the loop matrix; the loop_name fixture runs over it
+from support import LOOPS  # the loop matrix; the loop_name fixture runs over it
 
 BODY_TIMEOUT = 30.0  # a whole asyncio program (servers, subprocesses): above conftest.T
 

@@ -10,7 +10,7 @@ import pytest
 import gmploop
 from gmploop._runtime import blockpool
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 def wait_until(cond, timeout=T, step=0.005):

@@ -13,7 +13,7 @@ import pytest
 import gmploop
 from gmploop import Canceled, Chan, Group, Recv, Send, go, lowlevel
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 def parked(g, timeout=T):

@@ -13,7 +13,7 @@ import gmploop
 from gmploop import (Canceled, Chan, Context, DeadlineExceeded, Recv, background,
                      select, with_cancel, with_deadline, with_timeout, with_value)
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 def _closed(c: Chan) -> bool:

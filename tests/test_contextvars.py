@@ -16,7 +16,7 @@ import pytest
 import gmploop
 from gmploop import Chan
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 rid = contextvars.ContextVar("rid", default="unset")
 other = contextvars.ContextVar("other", default="unset")

@@ -18,7 +18,7 @@ import gmploop
 from gmploop import Chan, Deadlock
 from gmploop.lowlevel import GStatus
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 def test_run_returns_main_result(run):

@@ -9,7 +9,7 @@ import pytest
 import gmploop
 from gmploop.lowlevel import GStatus, park, ready
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 def test_park_ready_roundtrip(run):

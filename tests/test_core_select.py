@@ -9,7 +9,7 @@ import pytest
 import gmploop
 from gmploop import Chan, Closed, Recv, Send, select
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 def test_bad_cases():

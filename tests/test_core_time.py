@@ -7,7 +7,7 @@ import pytest
 import gmploop
 from gmploop import Chan, Ticker, Timer, after
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 def test_after_fires_once_with_monotonic_time(run):

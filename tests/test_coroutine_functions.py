@@ -15,7 +15,7 @@ import pytest
 
 import gmploop
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 async def add(a, b=0):

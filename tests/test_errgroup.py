@@ -11,7 +11,7 @@ import pytest
 import gmploop
 from gmploop import Canceled, Chan, Group, background, with_cancel
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 
 class E1(Exception):

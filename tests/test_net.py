@@ -15,7 +15,7 @@ import pytest
 import gmploop
 from gmploop import net
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 
 HOSTS = ["127.0.0.1", "::1"]
 

@@ -10,7 +10,7 @@ import pytest
 
 import gmploop
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 LONG = 3600.0  # a timer that cannot fire during a test
 
 

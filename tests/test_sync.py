@@ -13,7 +13,7 @@ import pytest
 import gmploop
 from gmploop import Chan, Mutex, Once, RWMutex, Semaphore, WaitGroup
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 # A waiter that gives up by timeout while the test queues another one behind
 # it: generous, so that queueing (microseconds) always wins on a loaded box.
 GIVE_UP = 0.25

@@ -17,7 +17,7 @@ import pytest
 
 import gmploop
 
-from conftest import T  # the bound on every wait (seconds)
+from support import T  # the bound on every wait (seconds)
 MSG = re.compile(r"goroutine (\d+) \[(.*?)\] has held processor P(\d+) for (\d+) ms "
                  r"without yielding")
 
