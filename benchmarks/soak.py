@@ -40,6 +40,7 @@ REPO = os.path.dirname(HERE)
 
 
 def _load_model():
+    sys.path.insert(0, os.path.join(REPO, "tests"))  # its ``from support import T``
     path = os.path.join(REPO, "tests", "test_model.py")
     spec = importlib.util.spec_from_file_location("_gmploop_model", path)
     mod = importlib.util.module_from_spec(spec)
