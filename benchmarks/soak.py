@@ -34,6 +34,7 @@ import os
 import random
 import sys
 import time
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -50,6 +51,9 @@ def _load_model():
 
 
 M = _load_model()
+# sysmon's long-running-goroutine report (a loaded machine, a GC pause) is
+# noise here, as in bench_core's workers.
+warnings.filterwarnings("ignore", "goroutine .* has held processor", RuntimeWarning)
 Op = M.Op
 
 # The op mix (weights). Timeouts: mostly bounded; None ones end at a partner
