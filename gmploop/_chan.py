@@ -5,7 +5,9 @@ wait queues of sudogs, ``recvq`` and ``sendq`` (sema.WaitQ). The waiters may be
 goroutines, threads or asyncio futures, mixed on one channel.
 
 Invariants (chan.go):
-- at least one of ``sendq`` and ``recvq`` has no live waiter;
+- at least one of ``sendq`` and ``recvq`` has no live waiter, except on an
+  unbuffered channel with a single select waiting on it both to send and to
+  receive (as in chan.go);
 - for a buffered channel: the buffer is empty or ``recvq`` has no live waiter,
   and the buffer is full or ``sendq`` has no live waiter.
 
@@ -33,6 +35,7 @@ from ._runtime.proc import _Worker, gopark_commit
 from ._runtime.runtime2 import (K_G, RUNNABLE, SG_CLAIMED, SG_WAITING, W_CHAN_RECV,
                                 W_CHAN_SEND, WAITING, Sudog)
 from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeout,
+                            is_live,
                             new_async_sudog, new_sudog, wake, wake_all, withdraw)
 
 
@@ -94,7 +97,13 @@ class Chan(Generic[T]):
         with self._lock:
             live_r = self.recvq.has_live()
             live_s = self.sendq.has_live()
-            assert not (live_r and live_s), "both recvq and sendq have waiters"
+            if live_r and live_s:
+                # chan.go's one exception: an unbuffered channel with a single
+                # select waiting on it to send and to receive.
+                sels = {id(sg.sel) if sg.sel is not None else id(sg)
+                        for q in (self.recvq, self.sendq) for sg in q if is_live(sg)}
+                assert self._cap == 0 and len(sels) == 1, \
+                    "both recvq and sendq have waiters"
             if self._cap > 0:
                 assert not (self._buf and live_r), "buffered values with waiting receivers"
                 assert len(self._buf) == self._cap or not live_s, \
