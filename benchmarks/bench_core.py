@@ -1285,9 +1285,21 @@ def report(args: argparse.Namespace, suite: Suite, facts: dict) -> int:
             with open(svg_path, "w") as f:
                 f.write(svg)
             svg_name = os.path.basename(svg_path)
+        kept = ""
+        if os.path.exists(args.markdown):
+            with open(args.markdown) as f:
+                old = f.read()
+            i = old.find(KEPT_MARK)
+            if i >= 0:
+                kept = "\n" + old[i:]  # sections kept by hand (soak, instruction counts)
         with open(args.markdown, "w") as f:
-            f.write(suite.report_markdown(facts, svg_name))
+            f.write(suite.report_markdown(facts, svg_name) + kept)
     return 0
+
+
+#: In the --markdown file, what follows this line is kept when the report is
+#: rewritten (results recorded by other scripts, e.g. benchmarks/soak.py).
+KEPT_MARK = "<!-- kept by hand: bench_core.py --markdown keeps what follows -->"
 
 
 if __name__ == "__main__":
