@@ -313,7 +313,8 @@ def test_shutdown_while_an_m_is_starting(monkeypatch):
 
     monkeypatch.setattr(proc, "new_loop", new_loop)
     try:
-        sched.resize(2)  # starts P1's M, which calls new_loop()
+        sched.resize(2)  # starts P1's M, which calls new_loop() (resize does not wait for it)
+        _wait_until(lambda: stopper, "P1's M to make its loop")
         t, errors = stopper[0]
         t.join(T)
         assert not t.is_alive()
