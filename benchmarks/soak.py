@@ -5,7 +5,10 @@ asyncio tasks on shared channels, unbuffered and buffered; send / recv /
 recv_ok with timeout 0, tiny, small or none; try_*; select with duplicate and
 ``None`` channels, ``default`` and timeouts; close racing with all of it and
 fresh channels replacing closed ones; tasks cancelled in the middle of asend /
-arecv / arecv_ok / aselect) with random operations instead of hypothesis's,
+arecv / arecv_ok / aselect; goroutines cancelled with ``Goroutine.cancel()``
+from a thread or a task in the middle of send / recv / recv_ok / select, the
+request left pending when the op wins the race) with random operations
+instead of hypothesis's,
 and runs every check of the model (see that module's docstring) on every
 world: no orphan live waiter, chan.go's invariants, each value received
 exactly once from its own channel, per-sender order, nothing lost at close,
@@ -60,7 +63,7 @@ Op = M.Op
 # or at close (the harness closes a channel when every actor is backed up).
 TIMEOUT_W = ((M.SMALL, 3), (M.TINY, 3), (0, 2), (None, 2))
 KIND_W = (("send", 4), ("recv", 3), ("recv_ok", 1), ("try_send", 1), ("try_recv", 1),
-          ("select", 4), ("close", 0.15), ("cancel", 1.5))
+          ("select", 4), ("close", 0.15), ("cancel", 1.5), ("gcancel", 1.5))
 BACKLOG = 3
 
 
@@ -78,8 +81,11 @@ def random_op(rng, actor: str, nslots: int) -> "Op":
     """One operation for ``actor``, naming slots (resolved at submit)."""
     while True:
         kind = _pick(rng, KIND_W)
-        if kind != "cancel" or actor in M.TASKS:
-            break
+        if kind == "cancel" and actor not in M.TASKS:
+            continue
+        if kind == "gcancel" and actor not in M.GOROUTINES:
+            continue
+        break
     slot = rng.randrange(nslots)
     if kind in ("send", "recv", "recv_ok"):
         return Op(kind, slot, _pick(rng, TIMEOUT_W))
@@ -93,6 +99,16 @@ def random_op(rng, actor: str, nslots: int) -> "Op":
             timeout = M.TINY
         return Op("select", cases=cases, default=default, timeout=timeout)
     inner_kind = rng.choice(("send", "recv", "recv_ok", "select"))
+    if kind == "gcancel":
+        # A select on only None channels without a timeout is kept: only
+        # the cancellation ends it.
+        t = rng.choice((None, M.SMALL, M.TINY))
+        if inner_kind == "select":
+            inner = Op("select", cases=_cases(rng, nslots), timeout=t)
+        else:
+            inner = Op(inner_kind, slot, t)
+        return Op("gcancel", inner=inner, delay=rng.choice((0, 1, M.TINY)),
+                  by=rng.choice(("thread", "task")))
     t = rng.choice((None, M.SMALL))
     if inner_kind == "select":
         cases = _cases(rng, nslots)
@@ -165,6 +181,7 @@ def main(argv=None) -> int:
           f"GMPLOOP_DEBUG={int(config.DEBUG)} GMPLOOP_SEED={config.SEED}", flush=True)
     t0 = time.perf_counter()
     ops = worlds = bad_worlds = nviol = sent = 0
+    gc: dict = {}
     last = t0
     while ops < ns.ops:
         if ns.max_seconds is not None and time.perf_counter() - t0 > ns.max_seconds:
@@ -175,6 +192,8 @@ def main(argv=None) -> int:
         rv = sum(1 for a in w.actors.values() for op in a.history if op.kind == "rv")
         ops += w.nops - rv
         sent += len(w.sent)
+        for k, n in w.gc_stats.items():
+            gc[k] = gc.get(k, 0) + n
         if w.violations:
             bad_worlds += 1
             nviol += len(w.violations)
@@ -189,6 +208,8 @@ def main(argv=None) -> int:
     print(f"soak done: procs={ns.procs} ops={ops} in {dt:.1f} s = {ops / dt:,.0f} ops/s; "
           f"{worlds} worlds, {sent} values exchanged; violations: {nviol} "
           f"(in {bad_worlds} worlds)", flush=True)
+    print("goroutine cancellation outcomes: "
+          + ", ".join(f"{k}: {n}" for k, n in sorted(gc.items())), flush=True)
     return 1 if nviol else 0
 
 

@@ -15,9 +15,24 @@ concurrently, so operations of different actors race. Hypothesis's
 (``aselect`` for tasks) with 1-4 cases, duplicate and ``None`` channels, with
 and without ``default`` and a timeout; close, racing with all of it; reopen (a
 fresh channel in a slot); for tasks, asend / arecv / arecv_ok / aselect in a
-sub-task cancelled after 0, 1 or 3 loop iterations or a tiny sleep; settle
+sub-task cancelled after 0, 1 or 3 loop iterations or a tiny sleep; for
+goroutines, gcancel: send / recv / recv_ok / select (timeout none, small or
+tiny) while ``Goroutine.cancel()`` is called on the actor from the harness's
+canceller thread or from a task, after 0 or 1 turns or a tiny sleep; settle
 (wait until the world is quiescent, so a shrunk example tends to replay the
 same way); and rendezvous (below), mid-run.
+
+Goroutine cancellation: the op raised ``Canceled`` (then it performed
+nothing: its value stays unsent, it took nothing, no select case ran; check 3
+sees a violation), or it completed (a partner, timeout or close won the race)
+and reports normally; the request then stays pending and surfaces at the
+actor's next wait. A goroutine actor catches ``Canceled`` around every
+operation: a blocking one (send / recv / recv_ok / select) that raises it
+performed nothing; a non-blocking one (try_*, close) raising it, or more
+``Canceled`` than cancellations asked for, is a violation. Before it parks
+in its inbox or meets the harness (rendezvous), the actor waits until every
+cancel it asked for was issued and absorbs a pending one at ``gosched``
+(``World.quiesce_cancel``), so no cancellation reaches those waits.
 
 Values are tags ``(channel id, actor, seq)``: unique, and naming the channel
 they were sent on, so loss, duplication and misdelivery are all visible.
@@ -146,18 +161,22 @@ STEPS = int(os.environ.get("GMPLOOP_MODEL_STEPS", "50"))
 class Op:
     """One operation for one actor.
 
-    kind: send recv recv_ok try_send try_recv select close cancel rv
+    kind: send recv recv_ok try_send try_recv select close cancel gcancel rv
     ``cid``: the channel's id in the world (``ch<cid>``); the rules name a
     *slot* instead, which ``resolve`` maps to the channel in it now.
     ``cases`` (select): tuple of ("r"|"s", cid or None).
     ``inner``/``delay`` (cancel): the async op and when to cancel it
     (an int: loop iterations; a float: seconds).
+    ``inner``/``delay``/``by`` (gcancel, goroutine actors): the blocking op,
+    and when and from where ("thread": the harness's canceller thread;
+    "task": a task on the runtime's loop) ``Goroutine.cancel()`` is called.
     """
 
-    __slots__ = ("kind", "cid", "timeout", "cases", "default", "inner", "delay", "rv")
+    __slots__ = ("kind", "cid", "timeout", "cases", "default", "inner", "delay", "rv",
+                 "by")
 
     def __init__(self, kind, cid=None, timeout=None, cases=(), default=False,
-                 inner=None, delay=0, rv=None):
+                 inner=None, delay=0, rv=None, by=None):
         self.kind = kind
         self.cid = cid
         self.timeout = timeout
@@ -166,18 +185,19 @@ class Op:
         self.inner = inner
         self.delay = delay
         self.rv = rv
+        self.by = by
 
     def resolve(self, slots) -> "Op":
         """A copy naming channel ids instead of slots."""
         return Op(self.kind, None if self.cid is None else slots[self.cid], self.timeout,
                   tuple((d, None if s is None else slots[s]) for d, s in self.cases),
                   self.default, self.inner and self.inner.resolve(slots), self.delay,
-                  self.rv)
+                  self.rv, self.by)
 
     def waits(self) -> list:
         """(cid, "r"|"s") of every waiter this op may put on a queue."""
         k = self.kind
-        if k == "cancel":
+        if k in ("cancel", "gcancel"):
             return self.inner.waits()
         if k in ("send", "recv", "recv_ok"):
             if self.timeout == 0:
@@ -192,7 +212,7 @@ class Op:
     def both_sided(self) -> set:
         """Slots this op may wait on to send and to receive at once (Go's
         exception to "one of sendq and recvq is empty")."""
-        op = self.inner if self.kind == "cancel" else self
+        op = self.inner if self.kind in ("cancel", "gcancel") else self
         if op.kind != "select":
             return set()
         r = {s for s, d in op.waits() if d == "r"}
@@ -219,6 +239,8 @@ class Op:
             return f"select({cs}, default={self.default}, timeout={self.timeout})"
         if k == "cancel":
             return f"cancel(a{self.inner!r}, after={self.delay})"
+        if k == "gcancel":
+            return f"gcancel({self.inner!r}, by={self.by}, after={self.delay})"
         return k
 
 
@@ -255,7 +277,17 @@ class Parker:
                 if self.items:
                     return self.items.popleft()
                 self.parked = True
-            lowlevel.park("model inbox")
+            try:
+                lowlevel.park("model inbox")
+            except gmploop.Canceled:
+                # The actor absorbs every cancellation before it parks here
+                # (World.quiesce_cancel), and none is asked for until its
+                # next gcancel op: a Canceled here was never requested.
+                with self.lock:
+                    self.parked = False
+                self._spurious("its inbox park raised Canceled, with no "
+                               "cancellation outstanding")
+                continue
             with self.lock:
                 if self.parked:  # nobody called put(): a stray wake-up
                     self.parked = False
@@ -289,6 +321,13 @@ class Actor:
         self.thread: threading.Thread | None = None
         self.g = None
         self.ready = threading.Event()
+        # Goroutine cancellation (gcancel ops): cancels asked for (before the
+        # canceller starts), issued (Goroutine.cancel() returned), taken (a
+        # Canceled caught). One is outstanding at a time, so once all are
+        # issued and none is pending, taken == asked.
+        self.cancel_req = 0
+        self.cancel_issued = 0
+        self.cancel_taken = 0
 
     def tag(self, cid) -> tuple:
         self.seq += 1
@@ -305,8 +344,11 @@ class Actor:
         self.g = gmploop.current()
         self.ready.set()
         while True:
+            if not len(self.inbox):  # about to park in the inbox
+                self.world.quiesce_cancel(self)
             op = self.inbox.get()
             if op == STOP:
+                self.world.quiesce_cancel(self)  # cancel() on a live goroutine
                 return
             self.world.exec_sync(self, op)
 
@@ -363,6 +405,14 @@ class World:
         self.run_exc: BaseException | None = None
         self.drainer = Actor(self, "T9")
         self.drainer.name = "drain"
+        # Goroutine cancellation: the harness's canceller thread (requests
+        # (actor, delay) from gcancel ops), the tasks that cancel from the
+        # loop, and how each gcancel / pending cancellation ended.
+        self.cancel_lock = threading.Lock()
+        self.cancel_q: queue.Queue = queue.Queue()
+        self.canceller: threading.Thread | None = None
+        self.cancel_tasks: set = set()
+        self.gc_stats: Counter = Counter()
 
     # -- violations ----------------------------------------------------------
 
@@ -379,6 +429,11 @@ class World:
         for a in self.actors.values():
             if a.history:
                 lines.append(f"  {a.name}: " + "; ".join(map(repr, a.history[-12:])))
+            if a.cancel_req:
+                lines.append(f"  {a.name} cancellations: asked {a.cancel_req}, issued "
+                             f"{a.cancel_issued}, Canceled taken {a.cancel_taken}")
+        if self.gc_stats:
+            lines.append(f"  goroutine cancellation outcomes: {dict(self.gc_stats)}")
         return "\n".join(lines)
 
     # -- start / stop ----------------------------------------------------------
@@ -392,6 +447,9 @@ class World:
             a.inbox = queue.Queue()
             a.thread = threading.Thread(target=a.run_thread, name=f"model-{n}", daemon=True)
             a.thread.start()
+        self.canceller = threading.Thread(target=self._run_canceller,
+                                          name="model-canceller", daemon=True)
+        self.canceller.start()
         waits = [self.main_ready, self.host_ready] + [a.ready for a in self.actors.values()]
         deadline = monotonic() + T_BOUND
         for ev in waits:
@@ -499,6 +557,9 @@ class World:
                     self.violation("the runtime did not stop after main returned")
         finally:
             self.dead = True
+            self.cancel_q.put(STOP)
+            if self.canceller is not None:
+                self.canceller.join(bound)
 
     # -- executing operations ------------------------------------------------
 
@@ -516,19 +577,173 @@ class World:
         try:
             if op.kind == "rv":
                 self._rv_sync(a, op.rv)
+            elif op.kind == "gcancel":
+                self._gcancel_sync(a, op)
             else:
                 call, finish = self._plan(a, op, False)
                 t0 = monotonic()
                 try:
                     r = call()
+                except gmploop.Canceled:
+                    # A cancellation left pending by an earlier gcancel (or
+                    # issued late) surfaced here: the op performed nothing,
+                    # so finish is not called (its value stays unsent).
+                    self._took_cancel(a, op, "later op")
                 except Exception as e:  # noqa: BLE001 - judged by finish
                     finish(None, e, t0, monotonic())
                 else:
                     finish(r, None, t0, monotonic())
         except Exception as e:  # noqa: BLE001 - a harness error is a failure too
             self.violation(f"{a.name} {op!r}: harness error {e!r}\n{traceback.format_exc()}")
+        except gmploop.Canceled as e:  # keep the actor alive to report it
+            self.violation(f"{a.name} {op!r}: Canceled escaped the harness: {e!r}\n"
+                           f"{traceback.format_exc()}")
         finally:
             self._end(a)
+
+    # -- goroutine cancellation (gcancel) ---------------------------------------
+
+    _CANCEL_POINTS = ("send", "recv", "recv_ok", "select")
+
+    def _gcancel_sync(self, a: Actor, op: Op) -> None:
+        """Run ``op.inner`` on a goroutine actor while another context calls
+        ``Goroutine.cancel()`` on it after ``op.delay``. Either the op raised
+        Canceled (it performed nothing: finish is not called), or it
+        completed (a partner, a timeout or close won the race) and reports
+        normally; then the request stays pending and surfaces at a later
+        wait, which the actor catches (exec_sync, quiesce_cancel)."""
+        call, finish = self._plan(a, op.inner, False)
+        # One request outstanding at a time (none merges into another), so
+        # every request must be delivered exactly once (quiesce_cancel).
+        self.quiesce_cancel(a)
+        self._request_cancel(a, op)
+        t0 = monotonic()
+        try:
+            r = call()
+        except gmploop.Canceled:
+            self._took_cancel(a, op.inner, "gcancel op")
+            return
+        except Exception as e:  # noqa: BLE001 - judged by finish
+            self.gc_stats["gcancel op completed"] += 1
+            finish(None, e, t0, monotonic())
+            return
+        self.gc_stats["gcancel op completed"] += 1
+        finish(r, None, t0, monotonic())
+
+    def _request_cancel(self, a: Actor, op: Op) -> None:
+        """On the actor's goroutine, before it starts ``op.inner``: have the
+        canceller thread, or a new task on the loop, cancel it after
+        ``op.delay`` (0: at once; an int: that many loop turns / thread
+        yields; a float: seconds)."""
+        a.cancel_req += 1
+        if op.by == "thread":
+            self.cancel_q.put((a, op.delay))
+            return
+
+        def start():
+            t = self.loop.create_task(self._cancel_task(a, op.delay))
+            self.cancel_tasks.add(t)
+            t.add_done_callback(self.cancel_tasks.discard)
+        try:
+            self.loop.call_soon_threadsafe(start)
+        except RuntimeError as e:  # the loop is gone
+            self.violation(f"{a.name} {op!r}: could not start the cancelling task: {e!r}")
+            with self.cancel_lock:
+                a.cancel_issued += 1
+
+    def _run_canceller(self) -> None:
+        """The harness's canceller thread."""
+        while True:
+            try:
+                item = self.cancel_q.get(timeout=1.0)
+            except queue.Empty:
+                if self.dead:
+                    return
+                continue
+            if item == STOP:
+                return
+            a, d = item
+            if isinstance(d, int):
+                for _ in range(d):
+                    time.sleep(0)
+            elif d:
+                time.sleep(d)
+            self._do_cancel(a, "the canceller thread")
+
+    async def _cancel_task(self, a: Actor, d) -> None:
+        if isinstance(d, int):
+            for _ in range(d):
+                await asyncio.sleep(0)
+        elif d:
+            await asyncio.sleep(d)
+        self._do_cancel(a, "a task")
+
+    def _do_cancel(self, a: Actor, who: str) -> None:
+        try:
+            ok = a.g.cancel()
+        except Exception as e:  # noqa: BLE001
+            self.violation(f"{a.name}: Goroutine.cancel() from {who} raised {e!r}")
+            ok = True
+        if ok is not True and not self.dead:
+            self.violation(f"{a.name}: Goroutine.cancel() from {who} returned {ok!r}, "
+                           f"but the goroutine is alive")
+        with self.cancel_lock:
+            a.cancel_issued += 1
+
+    def _took_cancel(self, a: Actor, op: Op | None, where: str) -> None:
+        """The actor caught Canceled (at ``op``, or None: while absorbing)."""
+        a.cancel_taken += 1
+        self.gc_stats[f"Canceled at {where}"] += 1
+        what = f"{a.name} {op!r}" if op is not None else f"{a.name} (absorbing)"
+        if a.cancel_taken > a.cancel_req:
+            self.violation(f"{what}: raised Canceled, but {a.cancel_req} cancellation(s) "
+                           f"were asked for and this is Canceled number {a.cancel_taken} "
+                           f"(one request delivered twice, or one nobody made)")
+        if op is not None and op.kind not in self._CANCEL_POINTS:
+            self.violation(f"{what}: raised Canceled, but it is not a blocking operation")
+
+    def quiesce_cancel(self, a: Actor) -> None:
+        """On a goroutine actor, before it parks in its inbox or meets the
+        harness (rendezvous): wait until every cancel it asked for was
+        issued, and absorb a pending one at ``gosched`` / ``sleep`` (inside
+        try/except Canceled), so that no cancellation can reach its inbox
+        park or a rendezvous (none is asked for until its next gcancel)."""
+        g = a.g
+
+        def clear():
+            return a.cancel_issued == a.cancel_req and not g.cancelreq
+
+        if clear():
+            self._check_delivered(a)
+            return
+        deadline = monotonic() + T_BOUND
+        n = 0
+        while not clear():
+            if monotonic() > deadline:
+                self.violation(f"{a.name}: a cancellation was not issued or not taken in "
+                               f"{T_BOUND} s (asked {a.cancel_req}, issued "
+                               f"{a.cancel_issued}, taken {a.cancel_taken}, "
+                               f"cancelreq={g.cancelreq})")
+                return
+            try:
+                if n < 20:
+                    gmploop.gosched()
+                else:
+                    gmploop.sleep(1e-4)
+            except gmploop.Canceled:
+                self._took_cancel(a, None, "absorb")
+            n += 1
+        self._check_delivered(a)
+
+    def _check_delivered(self, a: Actor) -> None:
+        """Every request issued (cancel() set ``cancelreq`` before it
+        returned) and none pending: each one was delivered exactly once (a
+        gcancel asks only once the previous one is absorbed)."""
+        if a.cancel_taken != a.cancel_req:
+            self.violation(f"{a.name}: {a.cancel_req} cancellation(s) asked for and issued, "
+                           f"none pending, but Canceled was raised {a.cancel_taken} times "
+                           f"(a request lost or delivered twice)")
+            a.cancel_taken = a.cancel_req  # report it once
 
     async def exec_async(self, a: Actor, op: Op) -> None:
         self._begin(a, op)
@@ -753,13 +968,15 @@ class World:
     # -- rendezvous (teardown): can every actor still meet a partner? --------
 
     def _rv_sync(self, a: Actor, rv: Chan) -> None:
+        if a.kind == "goroutine":
+            self.quiesce_cancel(a)  # no cancellation pending or to come
         try:
             v = rv.recv()  # no timeout: the goroutine fast path
             rv.send(v + 1)
             v = rv.recv(timeout=T_BOUND)
             _, v, _ = select(Recv(None), Recv(rv), timeout=T_BOUND)
             rv.send(v + 1, timeout=T_BOUND)
-        except Exception as e:  # noqa: BLE001
+        except (Exception, gmploop.Canceled) as e:  # noqa: BLE001
             self.violation(f"{a.name}: rendezvous failed on the actor's side: {e!r}")
 
     async def _rv_async(self, a: Actor, rv: Chan) -> None:
@@ -1043,7 +1260,8 @@ class World:
                                    f"(sent before) was received later by {rwho}")
 
     def stats(self) -> dict:
-        return {"ops": self.nops, "sent": len(self.sent), "received": len(self.received)}
+        return {"ops": self.nops, "sent": len(self.sent), "received": len(self.received),
+                **self.gc_stats}
 
 
 # ---------------------------------------------------------------------------
@@ -1058,6 +1276,7 @@ timeouts_st = st.sampled_from(TIMEOUTS)
 cases_st = st.lists(st.tuples(st.sampled_from("rs"), st.sampled_from((0, 1, 2, None))),
                     min_size=1, max_size=4)
 default_st = st.integers(0, 3).map(lambda i: i == 3)
+gc_timeouts_st = st.sampled_from((None, SMALL, TINY))
 
 
 class ChannelMachine(RuleBasedStateMachine):
@@ -1126,6 +1345,22 @@ class ChannelMachine(RuleBasedStateMachine):
                 all(s is None for _, s in inner.cases):
             inner = Op("select", cases=inner.cases, timeout=SMALL)
         self._op(actor, Op("cancel", inner=inner, delay=delay))
+
+    @rule(actor=st.sampled_from(GOROUTINES),
+          inner=st.one_of(
+              st.builds(lambda s, t: Op("send", s, t), slots_st, gc_timeouts_st),
+              st.builds(lambda s, t, ok: Op("recv_ok" if ok else "recv", s, t), slots_st,
+                        gc_timeouts_st, st.booleans()),
+              st.builds(lambda c, t: Op("select", cases=c, timeout=t), cases_st,
+                        gc_timeouts_st)),
+          by=st.sampled_from(("thread", "task")),
+          delay=st.sampled_from((0, 1, TINY)))
+    def gcancel(self, actor, inner, by, delay):
+        """A goroutine actor's send / recv / recv_ok / select, and
+        ``Goroutine.cancel()`` on it from the harness's thread or a task
+        after 0 or 1 turns or a tiny sleep (a select on only None channels
+        without a timeout is kept: only the cancellation ends it)."""
+        self._op(actor, Op("gcancel", inner=inner, delay=delay, by=by))
 
     @rule()
     def settle(self):
