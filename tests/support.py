@@ -5,6 +5,7 @@ own, not conftest: tests/asyncio_conformance has a conftest too, so the
 name ``conftest`` does not always mean this directory's.)"""
 
 import asyncio
+import threading
 
 import gmploop
 
@@ -27,3 +28,24 @@ LOOPS = {
     "gmploop": lambda: gmploop.new_event_loop(procs=1),
     "gmploop-procs4": lambda: gmploop.new_event_loop(procs=4),
 }
+
+
+#: Who calls Goroutine.cancel() in the cancellation tests.
+CANCELLERS = ("goroutine", "thread", "task")
+
+
+def cancel_from(g, canceller: str) -> None:
+    """From a goroutine: cancel ``g`` from this goroutine, a plain thread, or
+    an asyncio task on the runtime's loop, and check cancel() said True."""
+    if canceller == "goroutine":
+        assert g.cancel()
+    elif canceller == "thread":
+        out = []
+        th = threading.Thread(target=lambda: out.append(g.cancel()))
+        th.start()
+        th.join(T)
+        assert out == [True]
+    else:
+        async def from_task():
+            return g.cancel()
+        assert gmploop.await_(from_task())

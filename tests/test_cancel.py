@@ -13,7 +13,7 @@ import pytest
 import gmploop
 from gmploop import Canceled, Chan, Group, Recv, Send, go, lowlevel
 
-from support import T  # the bound on every wait (seconds)
+from support import CANCELLERS, T, cancel_from  # T: the bound on every wait (seconds)
 
 
 def parked(g, timeout=T):
@@ -120,7 +120,7 @@ OPS = _ops()
 
 
 @pytest.mark.parametrize("setup", OPS, ids=[f.__name__ for f in OPS])
-@pytest.mark.parametrize("canceller", ["goroutine", "thread", "task"])
+@pytest.mark.parametrize("canceller", CANCELLERS)
 def test_cancel_interrupts_every_blocking_operation(run, setup, canceller):
     def main():
         op, check = setup()
@@ -133,18 +133,7 @@ def test_cancel_interrupts_every_blocking_operation(run, setup, canceller):
         g = go(victim)
         parked(g)
         t0 = time.monotonic()
-        if canceller == "goroutine":
-            assert g.cancel()
-        elif canceller == "thread":
-            out = []
-            th = threading.Thread(target=lambda: out.append(g.cancel()))
-            th.start()
-            th.join(T)
-            assert out == [True]
-        else:
-            async def cancel_from_task():
-                return g.cancel()
-            assert gmploop.await_(cancel_from_task())
+        cancel_from(g, canceller)
         expect_canceled(g)
         assert time.monotonic() - t0 < 5
         assert reached == [1]

@@ -15,7 +15,7 @@ import pytest
 import gmploop
 from gmploop import net
 
-from support import T  # the bound on every wait (seconds)
+from support import CANCELLERS, T, cancel_from  # T: the bound on every wait (seconds)
 
 HOSTS = ["127.0.0.1", "::1"]
 
@@ -881,22 +881,6 @@ def _parked_in_io(g, timeout=T):
         gmploop.sleep(0.001)
 
 
-def _cancel(g, canceller):
-    """Cancel ``g`` from a goroutine (this one), a plain thread or a task."""
-    if canceller == "goroutine":
-        assert g.cancel()
-    elif canceller == "thread":
-        out = []
-        th = threading.Thread(target=lambda: out.append(g.cancel()))
-        th.start()
-        th.join(T)
-        assert out == [True]
-    else:
-        async def from_task():
-            return g.cancel()
-        assert gmploop.await_(from_task())
-
-
 def _small_buffers_pair():
     """A listener and a connected pair (client, server side) with small
     socket buffers, so that a few KiB fill them. The receive buffer is set on
@@ -976,7 +960,7 @@ def _net_op(kind, c, s, ln):
 
 
 @pytest.mark.parametrize("kind", ["recv", "recv_into", "sendall", "accept"])
-@pytest.mark.parametrize("canceller", ["goroutine", "thread", "task"])
+@pytest.mark.parametrize("canceller", CANCELLERS)
 def test_cancel_interrupts_a_socket_wait(run, kind, canceller):
     def main():
         ln, c, s = _small_buffers_pair()
@@ -985,7 +969,7 @@ def test_cancel_interrupts_a_socket_wait(run, kind, canceller):
             g = gmploop.go(op)
             _parked_in_io(g)
             t0 = time.monotonic()
-            _cancel(g, canceller)
+            cancel_from(g, canceller)
             with pytest.raises(gmploop.Canceled):
                 g.join(timeout=T)
             assert time.monotonic() - t0 < 5
@@ -999,7 +983,7 @@ def test_cancel_interrupts_a_socket_wait(run, kind, canceller):
     assert run(main)
 
 
-@pytest.mark.parametrize("canceller", ["goroutine", "thread", "task"])
+@pytest.mark.parametrize("canceller", CANCELLERS)
 def test_cancel_interrupts_dial(run, canceller):
     """A dial whose connect is still in progress (the server's accept queue
     is full, so its SYN goes unanswered) is abandoned and its socket closed."""
@@ -1015,7 +999,7 @@ def test_cancel_interrupts_dial(run, canceller):
                     return "skip"
                 assert time.monotonic() < deadline
                 gmploop.sleep(0.001)
-            _cancel(g, canceller)
+            cancel_from(g, canceller)
             with pytest.raises(gmploop.Canceled):
                 g.join(timeout=T)
             s = ln.accept()  # the listener still works
@@ -1125,7 +1109,7 @@ def test_sendall_that_has_sent_part_finishes_first(run, canceller):
 
             g = gmploop.go(victim)
             _parked_in_io(g)
-            _cancel(g, canceller)
+            cancel_from(g, canceller)
             got = recv_exact(s, len(big))
             with pytest.raises(gmploop.Canceled):
                 g.join(timeout=T)
