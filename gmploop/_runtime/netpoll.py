@@ -249,13 +249,19 @@ class _NetFD:
         if last:
             self._sock.close()
 
-    def _drop_reg(self, key: _Key) -> None:
-        """Remove this P's registration (on that P's thread) and its ref."""
+    def _unregister(self, key: _Key) -> bool:
+        """Forget this P's registration in our books; False if it was gone."""
         with self._lock:
             if key not in self._regs:
-                return
+                return False
             self._regs.discard(key)
             self._woken.pop(key, None)
+        return True
+
+    def _drop_reg(self, key: _Key) -> None:
+        """Remove this P's registration (on that P's thread) and its ref."""
+        if not self._unregister(key):
+            return
         p, d = key
         try:
             if d == _R:
@@ -267,12 +273,9 @@ class _NetFD:
         self._decref()
 
     def _forget_reg(self, key: _Key) -> None:
-        with self._lock:
-            if key not in self._regs:
-                return
-            self._regs.discard(key)
-            self._woken.pop(key, None)
-        self._decref()
+        """Forget a registration whose loop is gone (nothing to remove there)."""
+        if self._unregister(key):
+            self._decref()
 
     # -- the poller's callbacks (on the P's thread) --------------------------
 
