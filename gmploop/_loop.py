@@ -31,19 +31,15 @@ docs/asyncio.md lists what is left):
    keywords given to ``create_task``, ``name`` included (uvloop passes
    ``context=`` and ``eager_start=`` always and names the task itself).
 5. ``remove_reader``/``remove_writer`` return whether a callback was
-   registered (uvloop returns None); ``subprocess_shell`` rejects a non-string
-   command with ``ValueError`` as the stdlib does; ``subprocess_exec`` and
-   ``subprocess_shell`` take Popen's ``user``, ``group``, ``extra_groups``,
-   ``umask`` and ``process_group`` (uvloop rejects them), applied in the
-   child by a ``preexec_fn`` (``_child_setup``).
+   registered (uvloop returns None).
 6. Signal handlers are the stdlib's design on uvloop's wake-up: uvloop loses a
    signal that arrives while its loop is stopped (its self-pipe exists only
    while it runs, so the callback waits for the *next* signal), and its
    ``remove_signal_handler`` does nothing while the loop is stopped. Here a
    Python-level handler queues the callback with ``call_soon_threadsafe``,
    which works whether or not the loop runs; while it runs, uvloop's self-pipe
-   wakes it to run that Python-level handler. SIGCHLD stays uvloop's (it
-   watches subprocesses with it).
+   wakes it to run that Python-level handler. SIGCHLD too: libuv never
+   spawns a process here (8.), so the stdlib's child watchers may use it.
 
 7. ``GMPPolicy`` (an ``asyncio.DefaultEventLoopPolicy``) is made on first
    use, not at import: Python 3.14 deprecates the policy classes (importing
@@ -51,8 +47,33 @@ docs/asyncio.md lists what is left):
    break). Policies are the legacy path; ``GMPPolicy()`` and ``install()``
    warn from 3.14 on, as asyncio's own policy calls do.
 
-None of these touch a hot path: ``create_task``, ``call_soon`` and transports
-are uvloop's own, unwrapped.
+8. Subprocesses are the stdlib's: ``subprocess_exec``/``subprocess_shell``
+   are asyncio's own methods, whose ``_make_subprocess_transport`` starts a
+   ``subprocess.Popen`` under the running Python's child watcher (the
+   policy's up to 3.13, the loop's ``_watcher`` from 3.14, made here as the
+   stdlib loop makes it) and connects the pipes with uvloop's
+   ``connect_read_pipe``/``connect_write_pipe``. uvloop's spawn differs where
+   programs see it: socket pairs for pipes (a child cannot open
+   ``/dev/stdin``), ``Popen`` never called (its errors, ``user=``/
+   ``group=``/``umask=``, ``get_extra_info('subprocess')``), no child
+   watcher (an inactive one is not refused).
+9. TLS is the stdlib's ``asyncio.sslproto.SSLProtocol`` over uvloop's TCP and
+   Unix transports, as the stdlib layers it over its socket transports:
+   ``create_connection``/``create_unix_connection``/``connect_accepted_socket``
+   wrap the caller's protocol and wait for the handshake, ``create_server``/
+   ``create_unix_server`` wrap each accepted connection's protocol, and
+   ``start_tls`` is the stdlib's code. uvloop's own TLS (an older copy of the
+   same state machine, in C) loses data that arrives while reading is paused
+   before the peer's EOF, drops writes still queued when the peer sends EOF,
+   and its transport is not an ``asyncio.Transport``. The cost: the TLS layer
+   runs as Python code (plain transports do not change).
+10. ``run_forever`` also sets the running loop through
+    ``asyncio.events._set_running_loop`` as it is when the loop starts (the
+    stdlib loop looks it up each time; uvloop calls the C function it
+    imported), so the pure-Python ``get_event_loop`` sees the loop.
+
+None of these touch a hot path: ``create_task``, ``call_soon``, the ``sock_*``
+methods and plain transports are uvloop's own, unwrapped.
 
 The default executor (``run_in_executor(None, ...)``, ``asyncio.to_thread``)
 is ``blockpool.LoopExecutor`` unless ``set_default_executor`` chose another:
@@ -66,10 +87,16 @@ import errno
 import inspect
 import logging
 import signal
+import socket
 import sys
 import threading
 import warnings
 from typing import Any, Callable
+
+try:
+    import ssl as _ssl
+except ImportError:  # pragma: no cover - a Python built without ssl
+    _ssl = None  # type: ignore[assignment]
 
 from ._runtime import config
 from ._runtime.blockpool import LoopExecutor
@@ -77,6 +104,24 @@ from ._runtime.proc import Sched, _get_running_loop
 from ._runtime.proc import _uvloop  # type: ignore[attr-defined]  # proc's, shared on purpose
 
 _Base: Any = _uvloop.Loop if _uvloop is not None else asyncio.SelectorEventLoop
+# The stdlib's implementation modules (private names, so typed Any).
+_base_events: Any = asyncio.base_events
+_sslproto: Any = getattr(asyncio, "sslproto")
+_unix: Any = getattr(asyncio, "unix_events", None)  # None on Windows
+#: uvloop's stream transports, which start_tls upgrades.
+_UV_STREAMS: tuple[type, ...] = ((getattr(_uvloop, "loop").TCPTransport,
+                                  getattr(_uvloop, "loop").UnixTransport)
+                                 if _uvloop is not None else ())
+
+
+#: The function uvloop calls to set the running loop (bound when it was imported).
+_uv_set_running_loop: Any = asyncio.events._set_running_loop
+
+
+def _check_ssl_socket(sock: Any) -> None:
+    # asyncio's check: a socket already wrapped in TLS cannot be used.
+    if _ssl is not None and isinstance(sock, _ssl.SSLSocket):
+        raise TypeError("Socket cannot be of type SSLSocket")
 
 
 def check_procs(procs: Any) -> int:
@@ -121,70 +166,6 @@ def _fd_of(fileobj: Any) -> int:
         raise ValueError(f"Invalid file object: {fileobj!r}") from None
 
 
-def _popen_id(value: Any, what: str, lookup: Callable[[str], int]) -> int:
-    # subprocess.Popen's checks of user=/group=/extra_groups= items.
-    if isinstance(value, str):
-        return lookup(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be a string or an integer")
-    if value < 0:
-        raise ValueError(f"{what} ID cannot be negative, got {value}")
-    return value
-
-
-def _child_setup(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Popen's ``user``, ``group``, ``extra_groups``, ``umask`` and
-    ``process_group``, which the stdlib loop passes to ``subprocess.Popen``
-    and uvloop's spawn rejects (``ValueError: unexpected kwargs``): checked
-    and looked up here, as Popen does, and applied in the child by a
-    ``preexec_fn`` (which uvloop supports), in ``_posixsubprocess``'s order
-    and before the caller's own ``preexec_fn``."""
-    if not any(k in kwargs for k in ("user", "group", "extra_groups", "umask", "process_group")):
-        return kwargs
-    import os
-    kwargs = dict(kwargs)
-    user = kwargs.pop("user", None)
-    group = kwargs.pop("group", None)
-    extra = kwargs.pop("extra_groups", None)
-    umask = kwargs.pop("umask", -1)
-    pgid = kwargs.pop("process_group", None)
-    uid = gid = gids = None
-    if user is not None:
-        import pwd
-        uid = _popen_id(user, "User", lambda n: pwd.getpwnam(n).pw_uid)
-    if group is not None:
-        import grp
-        gid = _popen_id(group, "Group", lambda n: grp.getgrnam(n).gr_gid)
-    if extra is not None:
-        import grp
-        if isinstance(extra, str):
-            raise ValueError("Groups must be a list, not a string")
-        gids = [_popen_id(x, "Items in extra_groups", lambda n: grp.getgrnam(n).gr_gid)
-                for x in extra]
-    if not isinstance(umask, int) or isinstance(umask, bool):
-        raise TypeError("umask must be an integer")
-    if pgid is not None and (isinstance(pgid, bool) or not isinstance(pgid, int)):
-        raise TypeError("process_group must be an integer")
-    then = kwargs.get("preexec_fn")
-
-    def preexec_fn() -> None:
-        if umask >= 0:
-            os.umask(umask)
-        if pgid is not None and pgid >= 0:
-            os.setpgid(0, pgid)
-        if gids is not None:
-            os.setgroups(gids)
-        if gid is not None:
-            os.setregid(gid, gid)
-        if uid is not None:
-            os.setreuid(uid, uid)
-        if then is not None:
-            then()
-
-    kwargs["preexec_fn"] = preexec_fn
-    return kwargs
-
-
 def _stdlib_factory_call(factory: Callable[..., Any]) -> Callable[..., Any]:
     """Adapt a user task factory to uvloop's call, ``factory(loop, coro,
     context=..., [eager_start=...])``, so that it is called as the stdlib
@@ -218,6 +199,10 @@ class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib'
         self._gmp_writers: set[int] = set()
         self._gmp_signal_handlers: dict[int, asyncio.Handle] = {}
         self._gmp_executor_set = False  # a default executor was installed
+        if _uvloop is not None and _unix is not None and hasattr(_unix, "_ThreadedChildWatcher"):
+            # 3.14 on, the stdlib loop holds its child watcher (header, 8.)
+            self._watcher = (_unix._PidfdChildWatcher() if _unix.can_use_pidfd()
+                             else _unix._ThreadedChildWatcher())
 
     @property
     def procs(self) -> int:
@@ -245,9 +230,19 @@ class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib'
         sched.attach_p0()
         with _active_lock:
             _active.append(sched)
+        # uvloop sets the running loop with the function it imported; the
+        # stdlib loop calls asyncio.events._set_running_loop as it is now, so
+        # a pure-Python or wrapped one sees the loop too (header, 10.).
+        set_running = asyncio.events._set_running_loop
+        if _uvloop is None or set_running is _uv_set_running_loop:
+            set_running = None
+        else:
+            set_running(self)
         try:
             super().run_forever()
         finally:
+            if set_running is not None:
+                set_running(None)
             with _active_lock:
                 try:
                     _active.remove(sched)
@@ -340,8 +335,8 @@ class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib'
     def add_signal_handler(self, sig: int, callback: Callable[..., Any], *args: Any) -> None:
         """Call ``callback(*args)`` on the loop when signal ``sig`` arrives
         (main thread only), also when it arrives while the loop is not running."""
-        if sig == getattr(signal, "SIGCHLD", None) or _uvloop is None:
-            super().add_signal_handler(sig, callback, *args)  # uvloop's own use
+        if _uvloop is None:
+            super().add_signal_handler(sig, callback, *args)
             return
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("add_signal_handler() can only be called from the main thread")
@@ -363,7 +358,7 @@ class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib'
 
     def remove_signal_handler(self, sig: int) -> bool:
         """Remove the handler for ``sig``; True if there was one."""
-        if sig == getattr(signal, "SIGCHLD", None) or _uvloop is None:
+        if _uvloop is None:
             removed: bool = super().remove_signal_handler(sig)
             return removed
         _check_signal(sig)
@@ -431,20 +426,200 @@ class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib'
             return False
         return True
 
-    async def subprocess_shell(self, protocol_factory: Any, cmd: Any, **kwargs: Any) -> Any:
-        """Run ``cmd`` in a shell; see ``asyncio.loop.subprocess_shell``."""
-        if not isinstance(cmd, (bytes, str)):
-            raise ValueError("cmd must be a string")
-        if _uvloop is not None:
-            kwargs = _child_setup(kwargs)
-        return await super().subprocess_shell(protocol_factory, cmd, **kwargs)
+    # -- subprocesses: the stdlib's (header, 8.) --------------------------------
 
-    async def subprocess_exec(self, protocol_factory: Any, program: Any, *args: Any,
-                              **kwargs: Any) -> Any:
-        """Run ``program``; see ``asyncio.loop.subprocess_exec``."""
-        if _uvloop is not None:
-            kwargs = _child_setup(kwargs)
-        return await super().subprocess_exec(protocol_factory, program, *args, **kwargs)
+    if _uvloop is not None and _unix is not None:
+        # asyncio's own code, run on this loop: subprocess_exec/_shell check
+        # their arguments and call _make_subprocess_transport, which starts a
+        # subprocess.Popen under the running Python's child watcher and
+        # connects its pipes with connect_read_pipe/connect_write_pipe
+        # (uvloop's pipe transports). libuv then never spawns a process, so
+        # SIGCHLD is free for the stdlib's watchers (add_signal_handler).
+        subprocess_shell = _base_events.BaseEventLoop.subprocess_shell
+        subprocess_exec = _base_events.BaseEventLoop.subprocess_exec
+        _log_subprocess = _base_events.BaseEventLoop._log_subprocess
+        _make_subprocess_transport = _unix._UnixSelectorEventLoop._make_subprocess_transport
+        _child_watcher_callback = _unix._UnixSelectorEventLoop._child_watcher_callback
+
+        @property
+        def _debug(self) -> bool:
+            # Read by the stdlib methods above (uvloop keeps its flag in C).
+            return bool(self.get_debug())
+
+        def _add_reader(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
+            # The stdlib's pidfd child watcher registers the pidfd with these.
+            self.add_reader(fd, callback, *args)
+
+        def _remove_reader(self, fd: Any) -> bool:
+            return self.remove_reader(fd)
+
+    # -- TLS: the stdlib's sslproto over uvloop's transports (header, 9.) --------
+
+    if _uvloop is not None and _ssl is not None:
+        async def create_connection(self, protocol_factory: Any, host: Any = None,
+                                    port: Any = None, *, ssl: Any = None,
+                                    server_hostname: Any = None, **kwargs: Any) -> Any:
+            """See ``asyncio.loop.create_connection``."""
+            if not ssl:
+                return await super().create_connection(
+                    protocol_factory, host, port, ssl=ssl, server_hostname=server_hostname,
+                    **kwargs)
+            if server_hostname is None:
+                # The stdlib's default; '' turns hostname checking off.
+                if not host:
+                    raise ValueError("You must set server_hostname when using ssl without a host")
+                server_hostname = host
+            _check_ssl_socket(kwargs.get("sock"))
+            return await self._gmp_tls_connect(super().create_connection, (host, port), kwargs,
+                                               protocol_factory, ssl, server_hostname, False)
+
+        async def create_unix_connection(self, protocol_factory: Any, path: Any = None, *,
+                                         ssl: Any = None, server_hostname: Any = None,
+                                         **kwargs: Any) -> Any:
+            """See ``asyncio.loop.create_unix_connection``."""
+            if not ssl:
+                return await super().create_unix_connection(
+                    protocol_factory, path, ssl=ssl, server_hostname=server_hostname, **kwargs)
+            if server_hostname is None:
+                raise ValueError("you have to pass server_hostname when using ssl")
+            _check_ssl_socket(kwargs.get("sock"))
+            return await self._gmp_tls_connect(super().create_unix_connection, (path,), kwargs,
+                                               protocol_factory, ssl, server_hostname, False)
+
+        async def connect_accepted_socket(self, protocol_factory: Any, sock: Any, *,
+                                          ssl: Any = None, **kwargs: Any) -> Any:
+            """See ``asyncio.loop.connect_accepted_socket``."""
+            if not ssl:
+                return await super().connect_accepted_socket(protocol_factory, sock, ssl=ssl,
+                                                             **kwargs)
+            if sock.type != socket.SOCK_STREAM:
+                raise ValueError(f"A Stream Socket was expected, got {sock!r}")
+            _check_ssl_socket(sock)
+            return await self._gmp_tls_connect(super().connect_accepted_socket, (sock,), kwargs,
+                                               protocol_factory, ssl, "", True)
+
+        async def create_server(self, protocol_factory: Any, host: Any = None,
+                                port: Any = None, *, ssl: Any = None, **kwargs: Any) -> Any:
+            """See ``asyncio.loop.create_server``."""
+            if isinstance(ssl, _ssl.SSLContext):
+                protocol_factory = self._gmp_tls_server(protocol_factory, ssl, kwargs)
+                ssl = None
+            return await super().create_server(protocol_factory, host, port, ssl=ssl, **kwargs)
+
+        async def create_unix_server(self, protocol_factory: Any, path: Any = None, *,
+                                     ssl: Any = None, **kwargs: Any) -> Any:
+            """See ``asyncio.loop.create_unix_server``."""
+            if isinstance(ssl, _ssl.SSLContext):
+                protocol_factory = self._gmp_tls_server(protocol_factory, ssl, kwargs)
+                ssl = None
+            return await super().create_unix_server(protocol_factory, path, ssl=ssl, **kwargs)
+
+        async def start_tls(self, transport: Any, protocol: Any, sslcontext: Any, *,
+                            server_side: bool = False, server_hostname: str | None = None,
+                            ssl_handshake_timeout: float | None = None,
+                            ssl_shutdown_timeout: float | None = None) -> Any:
+            """Upgrade ``transport`` to TLS; see ``asyncio.loop.start_tls``
+            (the stdlib's code, accepting uvloop's stream transports)."""
+            if not isinstance(sslcontext, _ssl.SSLContext):
+                raise TypeError(f"sslcontext is expected to be an instance of ssl.SSLContext, "
+                                f"got {sslcontext!r}")
+            if not (isinstance(transport, _UV_STREAMS)
+                    or getattr(transport, "_start_tls_compatible", False)):
+                raise TypeError(f"transport {transport!r} is not supported by start_tls()")
+            waiter = self.create_future()
+            ssl_protocol = _sslproto.SSLProtocol(
+                self, protocol, sslcontext, waiter, server_side, server_hostname,
+                ssl_handshake_timeout=ssl_handshake_timeout,
+                ssl_shutdown_timeout=ssl_shutdown_timeout, call_connection_made=False)
+            # Paused first, so that no data_received() comes before connection_made().
+            transport.pause_reading()
+            if server_side and isinstance(protocol, asyncio.StreamReaderProtocol):
+                # Bytes the stream read before the upgrade belong to the
+                # handshake (the stdlib does this from 3.14 on, gh-142352).
+                reader = getattr(protocol, "_stream_reader", None)
+                buffer = getattr(reader, "_buffer", None)
+                if buffer:
+                    ssl_protocol._incoming.write(buffer)
+                    buffer.clear()
+            transport.set_protocol(ssl_protocol)
+            conmade_cb = self.call_soon(ssl_protocol.connection_made, transport)
+            resume_cb = self.call_soon(transport.resume_reading)
+            try:
+                await waiter
+            except BaseException:
+                transport.close()
+                conmade_cb.cancel()
+                resume_cb.cancel()
+                raise
+            return ssl_protocol._app_transport
+
+        async def _gmp_tls_connect(self, connect: Callable[..., Any], args: tuple[Any, ...],
+                                   kwargs: dict[str, Any], protocol_factory: Any, ssl: Any,
+                                   server_hostname: str, server_side: bool) -> Any:
+            # The stdlib's _create_connection_transport with ssl: the
+            # SSLProtocol is the plain transport's protocol; the caller gets
+            # its app transport once the handshake is done.
+            handshake_timeout = kwargs.pop("ssl_handshake_timeout", None)
+            shutdown_timeout = kwargs.pop("ssl_shutdown_timeout", None)
+            sslcontext = None if isinstance(ssl, bool) else ssl
+            waiter = self.create_future()
+            made: list[Any] = []
+
+            def factory() -> Any:
+                protocol = protocol_factory()
+                ssl_protocol = _sslproto.SSLProtocol(
+                    self, protocol, sslcontext, waiter, server_side, server_hostname,
+                    ssl_handshake_timeout=handshake_timeout,
+                    ssl_shutdown_timeout=shutdown_timeout)
+                made[:] = [ssl_protocol._get_app_transport(), protocol]
+                return ssl_protocol
+
+            try:
+                await connect(factory, *args, **kwargs)
+            except BaseException:
+                if made:  # uvloop makes the protocol before it connects
+                    made[0].close()
+                raise
+            transport, protocol = made
+            try:
+                await waiter
+            except BaseException:
+                transport.close()
+                raise
+            return transport, protocol
+
+        def _gmp_tls_server(self, protocol_factory: Any, sslcontext: Any,
+                            kwargs: dict[str, Any]) -> Callable[[], Any]:
+            # The protocol factory of a TLS server: each accepted connection
+            # gets an SSLProtocol around the caller's protocol, as in the
+            # stdlib's _accept_connection2.
+            handshake_timeout = kwargs.pop("ssl_handshake_timeout", None)
+            shutdown_timeout = kwargs.pop("ssl_shutdown_timeout", None)
+
+            def factory() -> Any:
+                waiter = self.create_future()
+                protocol = protocol_factory()
+                ssl_protocol = _sslproto.SSLProtocol(
+                    self, protocol, sslcontext, waiter, True, None,
+                    ssl_handshake_timeout=handshake_timeout,
+                    ssl_shutdown_timeout=shutdown_timeout)
+                transport = ssl_protocol._get_app_transport()
+                waiter.add_done_callback(
+                    lambda w: self._gmp_tls_accepted(w, protocol, transport))
+                return ssl_protocol
+            return factory
+
+        def _gmp_tls_accepted(self, waiter: Any, protocol: Any, transport: Any) -> None:
+            # A failed server-side handshake: closed, and reported in debug
+            # mode only, as the stdlib does.
+            if waiter.cancelled() or waiter.exception() is None:
+                return
+            transport.close()
+            if self.get_debug():
+                self.call_exception_handler({
+                    "message": "Error on transport creation for incoming connection",
+                    "exception": waiter.exception(), "protocol": protocol,
+                    "transport": transport})
 
     def __repr__(self) -> str:
         return (f"<GMPEventLoop procs={self._gmp_sched.nprocs} "

@@ -71,6 +71,40 @@ def test_runner_gives_the_loop_under_test(arun, loop_name):
         assert issubclass(cls, asyncio.AbstractEventLoop)
 
 
+def test_pure_python_get_event_loop_sees_the_running_loop(loop_name, monkeypatch):
+    """The loop sets the running loop through asyncio.events._set_running_loop
+    as it is when the loop runs, so asyncio's pure-Python get_event_loop and
+    get_running_loop (or a wrapped _set_running_loop) see it (uvloop only set
+    the C one it imported). As CPython's TestPyGetEventLoop: the pure-Python
+    functions replace the C ones, and the coroutine runs with
+    run_until_complete, in a pure-Python task (from 3.14 on the C task checks
+    the running loop the C functions set)."""
+    from asyncio import events, tasks
+
+    pure = {"_set_running_loop": events._py__set_running_loop,
+            "_get_running_loop": events._py__get_running_loop,
+            "get_running_loop": events._py_get_running_loop,
+            "get_event_loop": events._py_get_event_loop}
+    loop = LOOPS[loop_name]()
+    try:
+        for name, fn in pure.items():
+            monkeypatch.setattr(events, name, fn)
+            monkeypatch.setattr(asyncio, name, fn)
+
+        async def func():
+            return (asyncio.get_event_loop() is loop, asyncio.get_running_loop() is loop,
+                    events._py__get_running_loop() is loop)
+
+        loop.call_later(BODY_TIMEOUT, loop.stop)  # bounded
+        seen = loop.run_until_complete(tasks._PyTask(func(), loop=loop))
+        after = events._py__get_running_loop()
+    finally:
+        monkeypatch.undo()
+        loop.close()
+    assert seen == (True, True, True)
+    assert after is None  # unset when the loop stops
+
+
 # --------------------------------------------------------------------------
 # Tasks, futures, gather, cancel
 # --------------------------------------------------------------------------
@@ -382,6 +416,137 @@ def test_subprocess_user_group_umask(arun):
     assert errors == ["ValueError", "TypeError", "KeyError"]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/stdin by path")
+def test_subprocess_child_reads_dev_stdin(arun):
+    """A child that opens /dev/stdin by path reads its stdin pipe (uvloop's
+    subprocess pipes were socket pairs, which cannot be opened: b'' there)."""
+    async def body():
+        code = 'f = open("/dev/stdin"); print(len(f.read()))'
+        p = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(p.communicate(b"abc"), 20)
+        return out.strip(), p.returncode
+
+    assert arun(body) == (b"3", 0)
+
+
+def test_subprocess_popen_error_raised(arun):
+    """The error subprocess.Popen raises reaches the caller, and the pipes
+    made for the child are closed (no ResourceWarning)."""
+    import subprocess
+    import warnings
+    from unittest import mock
+
+    async def body():
+        raised = []
+        for stdin in (None, subprocess.PIPE):
+            with mock.patch("subprocess.Popen", side_effect=ZeroDivisionError):
+                with warnings.catch_warnings(record=True) as warns:
+                    warnings.simplefilter("always")
+                    try:
+                        await asyncio.create_subprocess_exec(
+                            sys.executable, "-c", "pass", stdin=stdin)
+                    except ZeroDivisionError:
+                        raised.append("ZeroDivisionError")
+                    gc.collect()
+            raised.append([str(w.message) for w in warns])
+        return raised
+
+    assert arun(body) == ["ZeroDivisionError", [], "ZeroDivisionError", []]
+
+
+def test_subprocess_transport_close_kills_only_a_running_child(arun):
+    """transport.close() kills a child still running, through the Popen
+    object get_extra_info('subprocess') gives, and does not kill one that
+    already exited (even before the loop noticed)."""
+    import subprocess
+
+    async def body():
+        loop = asyncio.get_running_loop()
+        blocked = (sys.executable, "-c", "import time; time.sleep(60)")
+
+        class Proto(asyncio.SubprocessProtocol):
+            def __init__(self):
+                self.lost = loop.create_future()
+
+            def connection_lost(self, exc):
+                self.lost.set_result(exc)
+
+        transport, proto = await loop.subprocess_exec(Proto, *blocked)
+        popen = transport.get_extra_info("subprocess")
+        kills = []
+        orig_kill = popen.kill
+        popen.kill = lambda: (kills.append("running"), orig_kill())
+        before = transport.get_returncode()
+        transport.close()
+        await asyncio.wait_for(proto.lost, 20)
+        first = (isinstance(popen, subprocess.Popen), before, kills,
+                 transport.get_returncode())
+
+        transport, proto = await loop.subprocess_exec(Proto, *blocked)
+        popen = transport.get_extra_info("subprocess")
+        popen.kill()
+        popen.wait(20)  # the loop is not told yet
+        kills = []
+        popen.kill = lambda: kills.append("finished")
+        transport.close()
+        await asyncio.wait_for(proto.lost, 20)
+        return first, kills
+
+    assert arun(body) == ((True, None, ["running"], -signal.SIGKILL), [])
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "AbstractChildWatcher"),
+                    reason="child watchers were removed in Python 3.14")
+def test_subprocess_uses_the_policy_child_watcher(loop_name):
+    """Up to 3.13 a subprocess is watched by the policy's child watcher: an
+    inactive one makes create_subprocess_exec fail before anything is started,
+    and a SafeChildWatcher (SIGCHLD) sees the child exit."""
+    import warnings
+    from unittest import mock
+
+    factory = LOOPS[loop_name]
+    policy = asyncio.get_event_loop_policy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # watchers: deprecated in 3.12
+        old = policy._watcher if hasattr(policy, "_watcher") else None
+
+        inactive = mock.create_autospec(asyncio.AbstractChildWatcher)
+        inactive.is_active.return_value = False  # 3.12 on asks the watcher,
+        inactive.__enter__.return_value.is_active.return_value = False  # 3.11 what __enter__ gives
+
+        async def refused():
+            try:
+                await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+            except RuntimeError as e:
+                return "not activated" in str(e), (
+                    inactive.add_child_handler.called
+                    or inactive.__enter__.return_value.add_child_handler.called)
+            return "started"
+
+        async def safe_watcher():
+            watcher = asyncio.SafeChildWatcher()
+            watcher.attach_loop(asyncio.get_running_loop())
+            policy.set_child_watcher(watcher)
+            try:
+                p = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", "import sys; sys.exit(7)")
+                return await asyncio.wait_for(p.wait(), 20)
+            finally:
+                policy.set_child_watcher(None)
+                watcher.attach_loop(None)
+                watcher.close()
+
+        try:
+            policy.set_child_watcher(inactive)
+            assert run_on(factory, refused) == (True, False)
+            policy.set_child_watcher(None)
+            assert run_on(factory, safe_watcher) == 7
+        finally:
+            policy.set_child_watcher(old)
+
+
 # --------------------------------------------------------------------------
 # TLS with a self-signed certificate made here
 # --------------------------------------------------------------------------
@@ -462,6 +627,216 @@ def test_tls_echo(arun, tls_contexts):
         return reply, version.startswith("TLS"), refused
 
     assert arun(body) == (b"tls:hello", True, True)
+
+
+class _BioTLS:
+    """The server end of a TLS connection over a blocking socket, through
+    memory BIOs: it can send a plain EOF (no close_notify) and go on reading,
+    which an SSLSocket cannot do with every OpenSSL (TLS 1.3 may write while
+    reading: EPIPE)."""
+
+    def __init__(self, sock, ctx):
+        self.sock, self.eof_sent = sock, False
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+        self._flush()
+
+    def _flush(self):
+        data = self.outgoing.read()
+        if data and not self.eof_sent:
+            self.sock.sendall(data)
+
+    def _fill(self):
+        data = self.sock.recv(1 << 16)
+        if data:
+            self.incoming.write(data)
+        else:
+            self.incoming.write_eof()
+
+    def sendall(self, data):
+        self.obj.write(data)
+        self._flush()
+
+    def shutdown_write(self):
+        """A plain EOF: FIN without close_notify."""
+        self.sock.shutdown(socket.SHUT_WR)
+        self.eof_sent = True
+
+    def recv(self, n):
+        while True:
+            try:
+                return self.obj.read(n)
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+
+
+def _tls_peer(server_ctx, serve):
+    """A blocking TLS server on a thread for one connection: ``serve(tls,
+    seen)`` (tls: a ``_BioTLS``) appends what it saw to ``seen``. Returns
+    (port, thread, seen)."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    lsock.settimeout(20)
+    seen = []
+
+    def run():
+        with lsock:
+            conn, _ = lsock.accept()
+            with conn:
+                conn.settimeout(20)
+                try:
+                    serve(_BioTLS(conn, server_ctx), seen)
+                except (OSError, AssertionError) as e:
+                    seen.append(repr(e))
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return lsock.getsockname()[1], t, seen
+
+
+def _recv_exactly(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_tls_writes_after_peer_eof_are_delivered(arun, tls_contexts):
+    """The peer sends EOF (no close_notify) while writes are still waiting in
+    the TLS layer's backlog (data written during a renegotiation waits there;
+    the transport's test hook, which the stdlib and uvloop both have, puts it
+    there): all of it is delivered before the connection closes (uvloop's TLS
+    dropped the backlog and closed)."""
+    server_ctx, client_ctx = tls_contexts
+    chunk, count = 128 * 1024, 32
+    total = chunk * count
+
+    def serve(s, seen):
+        assert _recv_exactly(s, 4) == b"ping"
+        s.sendall(b"pong")
+        time.sleep(0.3)  # the client's writes back up meanwhile
+        s.shutdown_write()  # a plain EOF: no close_notify
+        n = 0
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            n += len(chunk)
+        seen.append(n)
+
+    async def body():
+        port, thread, seen = _tls_peer(server_ctx, serve)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=client_ctx, server_hostname="127.0.0.1")
+        writer.write(b"ping")
+        assert await reader.readexactly(4) == b"pong"
+        for _ in range(count):
+            writer.transport._test__append_write_backlog(b"x" * chunk)
+        with contextlib.suppress(ConnectionError):
+            assert await reader.read() == b""
+        writer.close()
+        with contextlib.suppress(ssl.SSLError, ConnectionError):
+            await writer.wait_closed()
+        await asyncio.to_thread(thread.join, 20)
+        return seen
+
+    assert arun(body) == [total]
+
+
+def test_tls_data_before_peer_eof_survives_paused_reading(arun, tls_contexts):
+    """Data that arrives while reading is paused, followed by the peer's EOF,
+    is delivered by resume_reading() before connection_lost (uvloop's TLS
+    lost it)."""
+    server_ctx, client_ctx = tls_contexts
+
+    async def body():
+        loop = asyncio.get_running_loop()
+        eof_sent = asyncio.Event()
+
+        def serve(s, seen):
+            s.sendall(b"hello")
+            assert _recv_exactly(s, 5) == b"world"
+            s.sendall(b"extra bytes")
+            s.shutdown_write()
+            loop.call_soon_threadsafe(eof_sent.set)
+            while s.recv(1024):
+                pass
+
+        port, thread, seen = _tls_peer(server_ctx, serve)
+        events = []
+
+        class Proto(asyncio.Protocol):
+            def __init__(self):
+                self.lost = loop.create_future()
+
+            def connection_made(self, transport):
+                self.transport = transport
+
+            def data_received(self, data):
+                events.append(data)
+                if data == b"hello":
+                    self.transport.write(b"world")
+                    self.transport.pause_reading()  # what follows stays queued
+
+            def eof_received(self):
+                events.append("eof")
+
+            def connection_lost(self, exc):
+                events.append("lost")
+                self.lost.set_result(None)
+
+        tr, pr = await loop.create_connection(
+            Proto, "127.0.0.1", port, ssl=client_ctx, server_hostname="127.0.0.1")
+        await eof_sent.wait()
+        await asyncio.sleep(0.1)
+        tr.resume_reading()
+        await asyncio.wait_for(pr.lost, 20)
+        tr.close()
+        await asyncio.to_thread(thread.join, 20)
+        return [e for e in events if e != "eof"], seen
+
+    assert arun(body) == ([b"hello", b"extra bytes", "lost"], [])
+
+
+def test_tls_close_flushes_queued_writes(arun, tls_contexts):
+    """close() right after a large write: the peer, reading late, gets every
+    byte before close_notify."""
+    server_ctx, client_ctx = tls_contexts
+    total = 8 * 1024 * 1024
+
+    def serve(s, seen):
+        time.sleep(0.3)  # not reading yet: the writes queue
+        n = 0
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            n += len(chunk)
+        seen.append(n)
+
+    async def body():
+        port, thread, seen = _tls_peer(server_ctx, serve)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=client_ctx, server_hostname="127.0.0.1")
+        writer.write(b"x" * total)
+        writer.close()
+        with contextlib.suppress(ssl.SSLError, ConnectionError):
+            await writer.wait_closed()
+        await asyncio.to_thread(thread.join, 20)
+        return seen
+
+    assert arun(body) == [total]
 
 
 # --------------------------------------------------------------------------
