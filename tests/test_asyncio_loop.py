@@ -712,6 +712,16 @@ def _recv_exactly(s, n):
     return data
 
 
+def _count_until_eof(s):
+    """Read until EOF; the number of bytes read."""
+    n = 0
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            return n
+        n += len(chunk)
+
+
 def test_tls_writes_after_peer_eof_are_delivered(arun, tls_contexts):
     """The peer sends EOF (no close_notify) while writes are still waiting in
     the TLS layer's backlog (data written during a renegotiation waits there;
@@ -727,13 +737,7 @@ def test_tls_writes_after_peer_eof_are_delivered(arun, tls_contexts):
         s.sendall(b"pong")
         time.sleep(0.3)  # the client's writes back up meanwhile
         s.shutdown_write()  # a plain EOF: no close_notify
-        n = 0
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            n += len(chunk)
-        seen.append(n)
+        seen.append(_count_until_eof(s))
 
     async def body():
         port, thread, seen = _tls_peer(server_ctx, serve)
@@ -817,13 +821,7 @@ def test_tls_close_flushes_queued_writes(arun, tls_contexts):
 
     def serve(s, seen):
         time.sleep(0.3)  # not reading yet: the writes queue
-        n = 0
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            n += len(chunk)
-        seen.append(n)
+        seen.append(_count_until_eof(s))
 
     async def body():
         port, thread, seen = _tls_peer(server_ctx, serve)
