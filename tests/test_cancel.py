@@ -494,3 +494,25 @@ def test_excepthook_not_called_for_canceled_or_group_members(run, monkeypatch):
 
     assert run(main)
     assert len(hooked) == 1 and isinstance(hooked[0], ZeroDivisionError)
+
+
+def test_cancel_after_run_returned(procs):
+    """A goroutine abandoned when main returned (never resumed, as in Go) can
+    still be asked to stop, from the main thread and from another thread,
+    without touching the stopped runtime."""
+    kept = []
+
+    def main():
+        ch = Chan()
+        kept.append(go(ch.recv))
+        parked(kept[0])
+
+    gmploop.run(main, procs=procs)
+    g = kept[0]
+    assert g.cancel() is True
+    out = []
+    th = threading.Thread(target=lambda: out.append(g.cancel()))
+    th.start()
+    th.join(T)
+    assert out == [True]
+    assert not g.done()

@@ -1063,12 +1063,16 @@ def gocancel(g: Goroutine[Any]) -> bool:
     cur = getcurrent()
     if type(cur) is _Worker and cur.g is g:
         return True  # cancelling itself: its next wait raises
+    sched = p.sched
+    if sched.dead or sched.abandoned:
+        return True  # its run() has returned: it is abandoned, never resumed (as in Go)
     if p.tid == get_ident():
         cancel_parked(g)
     else:
+        loop = p.loop
         try:
-            p.loop.call_soon_threadsafe(cancel_parked, g)
-        except RuntimeError:  # the loop is closed: the runtime has stopped
+            loop.call_soon_threadsafe(cancel_parked, g)
+        except (RuntimeError, AttributeError):  # the runtime stopped meanwhile
             pass
     return True
 
