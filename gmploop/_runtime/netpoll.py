@@ -260,8 +260,12 @@ class _NetFD:
 
     def _drop_reg(self, key: _Key) -> None:
         """Remove this P's registration (on that P's thread) and its ref."""
-        if not self._unregister(key):
-            return
+        if self._unregister(key):
+            self._remove_from_poller(key)
+
+    def _remove_from_poller(self, key: _Key) -> None:
+        """On that P's thread, after our books forgot ``key``: take the fd off
+        the P's poller and drop the registration's ref."""
         p, d = key
         try:
             if d == _R:
@@ -304,15 +308,7 @@ class _NetFD:
                     w.state = _READY
                 self._woken[key] = lst
         if drop:
-            p, d = key
-            try:
-                if d == _R:
-                    p.loop.remove_reader(self._fd)
-                else:
-                    p.loop.remove_writer(self._fd)
-            except Exception:  # noqa: BLE001
-                pass
-            self._decref()
+            self._remove_from_poller(key)
             return
         assert lst is not None  # drop is False
         for w in lst:
