@@ -712,6 +712,15 @@ def _recv_exactly(s, n):
     return data
 
 
+async def _close_and_join(writer, thread):
+    """Close a TLS client (close_notify may race the peer's EOF) and wait for
+    the peer's thread."""
+    writer.close()
+    with contextlib.suppress(ssl.SSLError, ConnectionError):
+        await writer.wait_closed()
+    await asyncio.to_thread(thread.join, 20)
+
+
 def _count_until_eof(s):
     """Read until EOF; the number of bytes read."""
     n = 0
@@ -749,10 +758,7 @@ def test_tls_writes_after_peer_eof_are_delivered(arun, tls_contexts):
             writer.transport._test__append_write_backlog(b"x" * chunk)
         with contextlib.suppress(ConnectionError):
             assert await reader.read() == b""
-        writer.close()
-        with contextlib.suppress(ssl.SSLError, ConnectionError):
-            await writer.wait_closed()
-        await asyncio.to_thread(thread.join, 20)
+        await _close_and_join(writer, thread)
         return seen
 
     assert arun(body) == [total]
@@ -828,10 +834,7 @@ def test_tls_close_flushes_queued_writes(arun, tls_contexts):
         reader, writer = await asyncio.open_connection(
             "127.0.0.1", port, ssl=client_ctx, server_hostname="127.0.0.1")
         writer.write(b"x" * total)
-        writer.close()
-        with contextlib.suppress(ssl.SSLError, ConnectionError):
-            await writer.wait_closed()
-        await asyncio.to_thread(thread.join, 20)
+        await _close_and_join(writer, thread)
         return seen
 
     assert arun(body) == [total]
