@@ -957,11 +957,9 @@ def gopark_commit(g: Goroutine[Any]) -> Any:
     sched = p.sched
     if sched.dead:
         raise _greenlet_exit()
-    if g.cancelreq:  # asked before the park: withdraw it at once
-        w = getattr(g, "waitobj", None)
-        if w is not None and getattr(w, "_withdraw", w)(g.sudog):
-            g.status = RUNNING
-            raise take_cancel(g)
+    if g.cancelreq and withdraw_park(g):  # asked before the park began
+        g.status = RUNNING
+        raise take_cancel(g)
     if not g.tracked:
         g.tracked = True
         p.allgs.add(g)
@@ -1082,14 +1080,19 @@ runtime2._cancel = gocancel  # Goroutine.cancel (runtime2 cannot import this mod
 
 def cancel_parked(g: Goroutine[Any]) -> None:
     """On g's processor thread: withdraw g's current park, if any, and wake it."""
-    if g.status is not WAITING or not g.cancelreq:
-        return
-    w = getattr(g, "waitobj", None)
-    if w is None:
-        return
-    if getattr(w, "_withdraw", w)(g.sudog):
+    if g.status is WAITING and g.cancelreq and withdraw_park(g):
         g.param = _CANCELED
         goready(g)
+
+
+def withdraw_park(g: Goroutine[Any]) -> bool:
+    """Withdraw g's current (or just published) park through ``g.waitobj``:
+    True if no waker will ready it now. On g's thread, g not running."""
+    w = getattr(g, "waitobj", None)
+    if w is None:
+        return False
+    withdrawn: bool = getattr(w, "_withdraw", w)(g.sudog)
+    return withdrawn
 
 
 def goready(g: Goroutine[Any]) -> None:
