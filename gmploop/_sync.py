@@ -1291,11 +1291,17 @@ class Group:
 
     # -- waiting -------------------------------------------------------------------
 
-    def _finish(self) -> None:
+    def _close(self) -> None:
+        """Every member has finished: cancel group.ctx, forget the members.
+        (Where a with-block's own exception or cancellation propagates, this
+        is all; the members' first error stays readable as group.error.)"""
         if self._cancel is not None:
             self._cancel()
         with self._errlock:
             self._members.clear()
+
+    def _finish(self) -> None:
+        self._close()
         if self._err is not None:
             raise self._err
 
@@ -1329,13 +1335,13 @@ class Group:
             except Canceled:  # the waiter was cancelled: so are the members
                 self._cancel_all()
                 self._wg.wait()
-                self._finish_quietly()
+                self._close()
                 raise
             self._finish()
             return
         self._cancel_all()
         self._wg.wait()
-        self._finish_quietly()
+        self._close()
 
     async def __aenter__(self) -> "Group":
         return self
@@ -1347,21 +1353,13 @@ class Group:
             except asyncio.CancelledError:  # the task was cancelled: so are the members
                 self._cancel_all()
                 await self._wg._await()
-                self._finish_quietly()
+                self._close()
                 raise
             self._finish()
             return
         self._cancel_all()
         await self._wg._await()
-        self._finish_quietly()
-
-    def _finish_quietly(self) -> None:
-        # The body's exception (or cancellation) propagates; the members'
-        # first error stays readable as group.error.
-        try:
-            self._finish()
-        except BaseException:  # noqa: BLE001
-            pass
+        self._close()
 
     @property
     def error(self) -> BaseException | None:
