@@ -8,6 +8,8 @@ docs/api.md; the guide starts at docs/index.md.
 
 from typing import Any as _Any
 
+# First: it decides whether the compiled hot modules or their .py files load.
+from . import _build as _build
 from ._chan import Chan as Chan
 from ._chan import Closed as Closed
 from ._go import await_ as await_

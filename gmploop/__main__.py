@@ -79,7 +79,7 @@ def _version() -> str:
     except ImportError:  # pragma: no cover - where uvloop is not installed
         poller = "stdlib selector loop"
     return (f"gmploop {gmploop.__version__} (Python {platform.python_version()}, "
-            f"greenlet {greenlet.__version__}, {poller})")
+            f"greenlet {greenlet.__version__}, {poller}, {gmploop._build.describe()})")
 
 
 def _parse(argv: Sequence[str]) -> tuple[str, str | None, int | None, list[str]]:
@@ -226,7 +226,9 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _is_launcher_frame(filename: str) -> bool:
-    return (filename.startswith(_PKG_DIR) or filename == runpy.__file__
+    from gmploop._build import HOT_FILENAMES  # a compiled function's entry
+    return (filename.startswith(_PKG_DIR) or filename in HOT_FILENAMES
+            or filename == runpy.__file__
             or filename.startswith("<frozen runpy"))
 
 

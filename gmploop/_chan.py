@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from _thread import allocate_lock, get_ident
 from collections import deque
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterator, TypeVar
 
 from greenlet import getcurrent
 
@@ -54,20 +54,18 @@ def _check_cap(cap: Any) -> int:
 T = TypeVar("T")
 
 
-class Chan(Generic[T]):
-    """A Go channel: ``Chan(0)`` unbuffered (rendezvous), ``Chan(n)`` buffered;
-    ``Chan[int]()`` (or ``ch: Chan[int] = Chan()``) for type checkers.
-
-    Safe from goroutines (which park), plain threads (which block) and asyncio
-    coroutines (the ``a*`` methods), all at once.
-    """
+class ChanCore:
+    """Every field and method of a :class:`Chan`, without its type parameter:
+    a separate base so that a compiled build can make it a C struct (a cdef
+    class, _chan.pxd) while the public ``Chan`` stays an ordinary generic
+    class (mypy checks the typed signatures there against these)."""
 
     __slots__ = ("_lock", "_buf", "_cap", "_closed", "recvq", "sendq", "__weakref__")
 
     def __init__(self, cap: int = 0) -> None:
         self._cap = _check_cap(cap)
         self._lock = allocate_lock()
-        self._buf: deque[T] = deque()
+        self._buf: deque[Any] = deque()
         self._closed = False
         self.recvq = WaitQ()
         self.sendq = WaitQ()
@@ -115,7 +113,7 @@ class Chan(Generic[T]):
 
     # -- the two transfers, shared with select ----------------------------------
 
-    def _take_from_sender(self, sg: Sudog) -> T:
+    def _take_from_sender(self, sg: Sudog) -> Any:
         """Under the lock, ``sg`` a claimed waiting sender: the value a receive
         gets now. On a full buffered channel that is the buffer's head, and the
         sender's value moves to its tail (chan.go recv), so values are received
@@ -149,7 +147,7 @@ class Chan(Generic[T]):
     # between "# inline REF(ARGS)" and "# inline end" markers;
     # tests/test_inline_copies.py checks each copy against REF's AST.
 
-    def send(self, value: T, timeout: float | None = None) -> None:
+    def send(self, value: Any, timeout: float | None = None) -> None:
         """Send ``value``; blocks until a receiver takes it or there is room.
 
         Raises ``Closed`` if the channel is (or gets) closed, ``TimeoutError``
@@ -239,7 +237,7 @@ class Chan(Generic[T]):
         if not sg.success:
             raise Closed("send on closed channel")
 
-    def _send_fast(self, value: T) -> bool:
+    def _send_fast(self, value: Any) -> bool:
         """Under the lock: complete a send now if possible. Returns True if
         done (lock released); raises Closed (lock released); False: must wait
         (lock still held)."""
@@ -259,7 +257,7 @@ class Chan(Generic[T]):
             return True
         return False
 
-    async def asend(self, value: T, timeout: float | None = None) -> None:
+    async def asend(self, value: Any, timeout: float | None = None) -> None:
         """Awaitable ``send``; never blocks the loop. Cancelling it never loses
         the value: a cancelled ``asend`` did not send."""
         if timeout is not None:
@@ -283,7 +281,7 @@ class Chan(Generic[T]):
         if not sg.success:
             raise Closed("send on closed channel")
 
-    def try_send(self, value: T) -> bool:
+    def try_send(self, value: Any) -> bool:
         """Send without blocking: False if it would block. Closed -> ``Closed``."""
         self._lock.acquire()
         if self._send_fast(value):
@@ -293,7 +291,7 @@ class Chan(Generic[T]):
 
     # -- receive ---------------------------------------------------------------
 
-    def _recv_fast(self) -> tuple[T | None, bool] | None:
+    def _recv_fast(self) -> tuple[Any, bool] | None:
         """Under the lock: receive now if possible, returning (value, ok) and
         releasing the lock; None (lock still held) if it must wait."""
         if self.sendq:
@@ -340,7 +338,7 @@ class Chan(Generic[T]):
         return None
 
     def _recv_wait(self, timeout: float | None, what: str = "Chan.recv()",
-                   alt: str = "ch.arecv()") -> tuple[T | None, bool]:
+                   alt: str = "ch.arecv()") -> tuple[Any, bool]:
         """Under the lock, nothing to receive now: wait (releases the lock)."""
         if timeout == 0:
             self._lock.release()
@@ -375,7 +373,7 @@ class Chan(Generic[T]):
             raise TimeoutError("receive timed out")
         return sg.elem, sg.ok
 
-    def recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
+    def recv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
         """Go's ``v, ok := <-ch``: ``(None, False)`` once closed and drained."""
         if timeout is not None:
             timeout = check_timeout(timeout)
@@ -385,7 +383,7 @@ class Chan(Generic[T]):
             return r
         return self._recv_wait(timeout, "Chan.recv_ok()", "ch.arecv_ok()")
 
-    def recv(self, timeout: float | None = None) -> T:
+    def recv(self, timeout: float | None = None) -> Any:
         """Receive a value; blocks until one arrives. Closed and drained ->
         ``Closed``; not in time -> ``TimeoutError``."""
         if timeout is not None:
@@ -423,16 +421,16 @@ class Chan(Generic[T]):
                     lock.release()
                     gopark_commit(g)
                     if sg.ok:
-                        return sg.elem  # type: ignore[no-any-return]  # a T was sent
+                        return sg.elem  # a T was sent
                     raise Closed("receive from closed channel")
         r = self._recv_fast()
         if r is None:
             r = self._recv_wait(timeout)
         if r[1]:
-            return r[0]  # type: ignore[return-value]  # ok: a T was received
+            return r[0]  # ok: a T was received
         raise Closed("receive from closed channel")
 
-    async def arecv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
+    async def arecv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
         """Awaitable ``recv_ok``. A cancelled ``arecv_ok`` took nothing."""
         if timeout is not None:
             timeout = check_timeout(timeout)
@@ -454,14 +452,14 @@ class Chan(Generic[T]):
             raise TimeoutError("receive timed out")
         return sg.elem, sg.ok
 
-    async def arecv(self, timeout: float | None = None) -> T:
+    async def arecv(self, timeout: float | None = None) -> Any:
         """Awaitable ``recv``. A cancelled ``arecv`` took nothing."""
         v, ok = await self.arecv_ok(timeout)
         if not ok:
             raise Closed("receive from closed channel")
-        return v  # type: ignore[return-value]  # ok: a T was received
+        return v  # ok: a T was received
 
-    def try_recv(self) -> tuple[T | None, bool]:
+    def try_recv(self) -> tuple[Any, bool]:
         """Receive without blocking: ``(value, True)`` or ``(None, False)`` if
         none is ready. Closed and drained -> ``Closed``."""
         self._lock.acquire()
@@ -491,21 +489,46 @@ class Chan(Generic[T]):
 
     # -- iteration -----------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[T]:
+    def __iter__(self) -> Iterator[Any]:
         """``for v in ch``: receive until closed and drained."""
         while True:
             v, ok = self.recv_ok()
             if not ok:
                 return
-            yield v  # type: ignore[misc]  # ok: a T was received
+            yield v  # ok: a T was received
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    async def __aiter__(self) -> AsyncIterator[Any]:
         """``async for v in ch``: receive until closed and drained."""
         while True:
             v, ok = await self.arecv_ok()
             if not ok:
                 return
-            yield v  # type: ignore[misc]  # ok: a T was received
+            yield v  # ok: a T was received
+
+
+class Chan(ChanCore, Generic[T]):
+    """A Go channel: ``Chan(0)`` unbuffered (rendezvous), ``Chan(n)`` buffered;
+    ``Chan[int]()`` (or ``ch: Chan[int] = Chan()``) for type checkers.
+
+    Safe from goroutines (which park), plain threads (which block) and asyncio
+    coroutines (the ``a*`` methods), all at once.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        # The typed face of ChanCore's methods (the code is there); mypy
+        # checks each against the method it overrides.
+        def send(self, value: T, timeout: float | None = None) -> None: ...
+        async def asend(self, value: T, timeout: float | None = None) -> None: ...
+        def try_send(self, value: T) -> bool: ...
+        def recv(self, timeout: float | None = None) -> T: ...
+        def recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]: ...
+        async def arecv(self, timeout: float | None = None) -> T: ...
+        async def arecv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]: ...
+        def try_recv(self) -> tuple[T | None, bool]: ...
+        def __iter__(self) -> Iterator[T]: ...
+        def __aiter__(self) -> AsyncIterator[T]: ...
 
 
 Chan.__module__ = "gmploop"

@@ -15,6 +15,7 @@ from typing import Any, Callable, ParamSpec, TypeVar, overload
 
 from greenlet import getcurrent
 
+from . import _build
 from ._loop import GMPEventLoop, active_sched, check_procs
 from ._runtime import proc, traceback as _traceback
 from ._runtime.config import FREE_THREADED
@@ -308,10 +309,14 @@ def stats() -> dict[str, Any]:
     """A snapshot of the scheduler (see docs/api.md, "Observability")."""
     s = _any_sched()
     if s is None:
-        return {"procs": 0, "goroutines": 0, "runnable_global": 0, "runnable_local": [],
-                "idle_procs": 0, "threads": 0, "spinning": 0, "steals": 0,
-                "created": 0, "reused": 0}
-    return _traceback.stats(s)
+        d: dict[str, Any] = {
+            "procs": 0, "goroutines": 0, "runnable_global": 0, "runnable_local": [],
+            "idle_procs": 0, "threads": 0, "spinning": 0, "steals": 0,
+            "created": 0, "reused": 0}
+    else:
+        d = _traceback.stats(s)
+    d["build"] = _build.mode()  # "compiled" or "pure" (docs/internals.md)
+    return d
 
 
 def dump_goroutines(file: Any = None) -> None:

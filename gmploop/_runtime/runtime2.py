@@ -85,13 +85,12 @@ W_AWAIT = "asyncio await"
 W_GOSCHED = "preempted"
 
 
-class Goroutine(Generic[T]):
-    """A goroutine: a function run by the gmploop scheduler on a greenlet.
+class GoroutineCore:
+    """The goroutine record (Go's g): every field of a :class:`Goroutine`.
 
-    Returned by :func:`gmploop.go`; ``Goroutine[T]`` is one whose function
-    returns ``T``. ``id`` is unique and increasing in creation order; ``name``
-    defaults to ``goroutine-<id>``. Use :meth:`join` (or ``await g`` in a
-    coroutine) for its result, :meth:`cancel` to stop it.
+    A separate base so that a compiled build can make it a C struct (a cdef
+    class, runtime2.pxd) while the public :class:`Goroutine` stays an ordinary
+    generic class; code outside this package uses ``Goroutine``.
     """
 
     __slots__ = (
@@ -163,6 +162,18 @@ class Goroutine(Generic[T]):
         """True once the goroutine's function has returned or raised."""
         return self.status is DEAD
 
+
+class Goroutine(GoroutineCore, Generic[T]):
+    """A goroutine: a function run by the gmploop scheduler on a greenlet.
+
+    Returned by :func:`gmploop.go`; ``Goroutine[T]`` is one whose function
+    returns ``T``. ``id`` is unique and increasing in creation order; ``name``
+    defaults to ``goroutine-<id>``. Use :meth:`join` (or ``await g`` in a
+    coroutine) for its result, :meth:`cancel` to stop it.
+    """
+
+    __slots__ = ()
+
     def join(self, timeout: float | None = None) -> T:
         """Wait for the goroutine to finish; return its result or re-raise its
         exception. Parks a calling goroutine, blocks a calling thread.
@@ -195,9 +206,9 @@ class Goroutine(Generic[T]):
 
 # Goroutine's waiting and cancelling live in sema.py and proc.py, which import
 # this module; they install their functions here when they load.
-_join: Callable[[Goroutine[Any], float | None], Any]
-_ajoin: Callable[[Goroutine[Any], float | None], Any]
-_cancel: Callable[[Goroutine[Any]], bool]
+_join: Callable[[Goroutine[Any], float | None], Any] = None  # type: ignore[assignment]
+_ajoin: Callable[[Goroutine[Any], float | None], Any] = None  # type: ignore[assignment]
+_cancel: Callable[[Goroutine[Any]], bool] = None  # type: ignore[assignment]
 
 
 class SelectDone:

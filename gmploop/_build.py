@@ -1,0 +1,95 @@
+"""Which build of the hot modules runs: compiled or pure (docs/internals.md,
+"The compiled hot path").
+
+``pip install`` compiles the modules in ``HOT`` with Cython (setup.py) into
+extension modules beside their ``.py`` files, typed by the ``.pxd`` files
+there; the ``.py`` files stay the one source. Where no C compiler (or no
+Cython) was present the build is skipped and gmploop runs the same ``.py``
+files interpreted ("pure").
+
+``GMPLOOP_PURE=1`` makes a compiled install run pure anyway, and so does
+``GMPLOOP_DEBUG=1`` (its invariant checks wrap methods the compiled classes
+do not let it replace). This module must be imported before any of ``HOT``
+(gmploop/__init__.py does it first): it then puts a finder on
+``sys.meta_path`` that loads them from their ``.py`` files.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from typing import Any, Sequence
+
+#: The modules setup.py compiles (it reads this tuple from this file).
+HOT = (
+    "gmploop._runtime.runtime2",
+    "gmploop._runtime.runq",
+    "gmploop._runtime.proc",
+    "gmploop._runtime.sema",
+    "gmploop._chan",
+)
+
+
+#: The file names compiled functions give their traceback entries (relative,
+#: as setup.py names the sources), for code that trims the runtime's frames.
+HOT_FILENAMES = frozenset(m.replace(".", "/") + ".py" for m in HOT)
+
+
+def _env_on(name: str) -> bool:
+    raw = os.environ.get(name, "").strip()
+    return raw not in ("", "0")
+
+
+#: True when the environment asks for the interpreted modules.
+PURE_REQUESTED: bool = _env_on("GMPLOOP_PURE") or _env_on("GMPLOOP_DEBUG")
+
+
+class _SourceFinder:
+    """Finds ``HOT``'s modules as source, ahead of their extension modules."""
+
+    @staticmethod
+    def find_spec(name: str, path: Sequence[str] | None = None,
+                  target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if name not in HOT:
+            return None
+        return _source_spec(name, path)
+
+
+def _source_spec(name: str, path: Sequence[str] | None) -> importlib.machinery.ModuleSpec | None:
+    base = name.rpartition(".")[2] + ".py"
+    for d in path or ():
+        f = os.path.join(d, base)
+        if os.path.isfile(f):
+            return importlib.util.spec_from_file_location(
+                name, f, loader=importlib.machinery.SourceFileLoader(name, f))
+    return None
+
+
+if PURE_REQUESTED and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+    sys.meta_path.insert(0, _SourceFinder())  # type: ignore[arg-type]
+
+
+def mode() -> str:
+    """``"compiled"`` when every module of ``HOT`` is an extension module,
+    ``"pure"`` when none is (``"mixed"`` otherwise: a partial build)."""
+    compiled = [isinstance(getattr(sys.modules.get(m), "__loader__", None),
+                           importlib.machinery.ExtensionFileLoader) for m in HOT]
+    if all(compiled):
+        return "compiled"
+    return "pure" if not any(compiled) else "mixed"
+
+
+def describe() -> str:
+    """One line for ``python -m gmploop --version``: the build and why."""
+    m = mode()
+    if m == "compiled":
+        return "compiled hot path"
+    if _env_on("GMPLOOP_PURE"):
+        why = "GMPLOOP_PURE=1"
+    elif _env_on("GMPLOOP_DEBUG"):
+        why = "GMPLOOP_DEBUG=1"
+    else:
+        why = "not compiled at install: no C compiler or Cython"
+    return f"{m} Python hot path ({why})"

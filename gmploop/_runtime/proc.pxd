@@ -1,0 +1,20 @@
+# The compiled build's view of proc.py (docs/internals.md, "The compiled hot path").
+cimport cython
+from gmploop._runtime.runq cimport LocalQueues
+from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
+
+cdef class P(LocalQueues):
+    cdef public object id, sched, loop, tid, sched_glet, gfree, timers, lock
+    cdef public object sleeping, in_batch, allgs, ncreated, nexited, nreused
+    cdef public object idle, stuck, sm_tick, sm_since, sm_reported, retiring
+    cdef public object thread, wake_handle, wake_deadline, nsteals, batch_t0, batch_tick
+    cdef public long budget
+
+    @cython.locals(g=GoroutineCore, nxt=GoroutineCore, glet=object)
+    cpdef worker_main(self, g)
+
+@cython.locals(p=P, nxt=GoroutineCore, ng=object)
+cpdef gopark_commit(GoroutineCore g)
+
+@cython.locals(p=P)
+cpdef goready(GoroutineCore g)

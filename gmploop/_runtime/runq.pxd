@@ -1,0 +1,5 @@
+# The compiled build's view of runq.py (docs/internals.md, "The compiled hot path").
+cdef class LocalQueues:
+    cdef public object newq, runq, runnext, inbox
+    cdef public long schedtick
+    cpdef drain_inbox(self)

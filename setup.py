@@ -1,0 +1,56 @@
+"""Build: compile gmploop's hot modules with Cython (docs/internals.md, "The
+compiled hot path"). Everything else is in pyproject.toml.
+
+The ``.py`` files are the source; the ``.pxd`` files beside them give the
+compiled build its C types. Each extension is optional: where there is no C
+compiler the build skips it and gmploop runs pure (``gmploop.stats()["build"]``
+and ``python -m gmploop --version`` say which). ``GMPLOOP_PURE=1`` at install
+time skips compiling altogether.
+"""
+
+import ast
+import os
+import platform
+
+from setuptools import Extension, setup
+
+
+def _hot_modules() -> list[str]:
+    # gmploop/_build.py's HOT is the one list of compiled modules.
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gmploop", "_build.py")) as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "HOT" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise RuntimeError("gmploop/_build.py defines no HOT")
+
+
+def _ext_modules() -> list[Extension]:
+    if os.environ.get("GMPLOOP_PURE", "").strip() not in ("", "0"):
+        return []
+    if platform.python_implementation() != "CPython":
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:  # build requirements not installed (--no-build-isolation)
+        return []
+    exts = [Extension(m, [m.replace(".", "/") + ".py"], optional=True) for m in _hot_modules()]
+    return cythonize(
+        exts,
+        nthreads=1,
+        language_level=3,
+        quiet=True,
+        compiler_directives={
+            "binding": True,  # functions introspect as the pure ones do
+            "boundscheck": False,
+            "wraparound": False,
+            "infer_types": True,
+            # The annotations are for type checkers (float | None, Goroutine[T]);
+            # the .pxd files carry the C types.
+            "annotation_typing": False,
+            "freethreading_compatible": True,
+        },
+    )
+
+
+setup(ext_modules=_ext_modules())

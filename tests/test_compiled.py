@@ -1,0 +1,132 @@
+"""The compiled hot path and the pure one are the same code (docs/internals.md,
+"The compiled hot path").
+
+The ``.pxd`` files that type the compiled build list every field of the
+classes they make C structs; a field missing there would raise
+AttributeError only in the compiled build, so the lists are compared with
+the classes' ``__slots__`` here, in either build. ``GMPLOOP_PURE=1`` and the
+reports of which build runs are checked in subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+import gmploop
+from gmploop import _build
+from gmploop._chan import ChanCore
+from gmploop._runtime.proc import P
+from gmploop._runtime.runq import LocalQueues
+from gmploop._runtime.runtime2 import GoroutineCore, Sudog
+
+PKG = pathlib.Path(gmploop.__file__).resolve().parent
+
+CLASSES = {
+    ("_runtime/runtime2.pxd", "GoroutineCore"): GoroutineCore,
+    ("_runtime/runtime2.pxd", "Sudog"): Sudog,
+    ("_runtime/runq.pxd", "LocalQueues"): LocalQueues,
+    ("_runtime/proc.pxd", "P"): P,
+    ("_chan.pxd", "ChanCore"): ChanCore,
+}
+
+
+def pxd_fields(pxd: str, cls: str) -> set[str]:
+    """The attribute names a cdef class declares in a .pxd (``cdef [public]
+    TYPE a, b, c`` lines in its body)."""
+    text = (PKG / pxd).read_text()
+    m = re.search(rf"^cdef class {cls}\b.*?:\n((?:[ \t]+.*\n|\n)*)", text, re.M)
+    assert m, f"{pxd} declares no cdef class {cls}"
+    names: set[str] = set()
+    for line in m.group(1).splitlines():
+        d = re.match(r"\s+cdef\s+(?:public\s+|readonly\s+)?[\w.]+\s+([\w, ]+)$", line)
+        if d:
+            names.update(n.strip() for n in d.group(1).split(","))
+    return names
+
+
+@pytest.mark.parametrize("where", sorted(CLASSES), ids=lambda w: w[1])
+def test_pxd_fields_match_slots(where):
+    cls = CLASSES[where]
+    slots = set(cls.__dict__.get("__slots__", ()))
+    assert slots, f"{cls.__name__} has no __slots__ of its own"
+    assert pxd_fields(*where) == slots
+
+
+def test_every_pxd_belongs_to_a_hot_module():
+    pxds = {str(p.relative_to(PKG.parent))[:-4].replace(os.sep, ".")
+            for p in PKG.rglob("*.pxd")}
+    assert pxds <= set(_build.HOT)
+
+
+def test_hot_modules_are_in_setup():
+    # setup.py reads HOT from gmploop/_build.py: one list.
+    setup = (PKG.parent / "setup.py").read_text()
+    assert "_hot_modules()" in setup and '"HOT"' in setup
+
+
+def test_public_classes_are_generic_subclasses():
+    assert issubclass(gmploop.Chan, ChanCore)
+    assert issubclass(gmploop.Goroutine, GoroutineCore)
+    assert gmploop.Chan[int] is not None and gmploop.Goroutine[int] is not None
+    assert gmploop.Chan.__module__ == "gmploop"
+    assert gmploop.Goroutine.__module__ == "gmploop"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GMPLOOP_PURE", "GMPLOOP_DEBUG")}
+    env.update(extra)
+    return env
+
+
+def _version(**extra: str) -> str:
+    r = subprocess.run([sys.executable, "-m", "gmploop", "--version"],
+                       env=_env(**extra), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def _probe(env_extra: dict[str, str]) -> list[str]:
+    env = _env(**env_extra)
+    code = ("import sys, gmploop\n"
+            "from gmploop import _build\n"
+            "print(_build.mode())\n"
+            "print(gmploop.run(lambda: gmploop.stats()['build']))\n"
+            "print(sorted({type(sys.modules[m].__loader__).__name__ for m in _build.HOT}))\n")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split("\n")
+
+
+@pytest.mark.parametrize("var", ["GMPLOOP_PURE", "GMPLOOP_DEBUG"])
+def test_env_forces_pure(var):
+    mode, in_stats, loaders, _ = _probe({var: "1"})
+    assert mode == in_stats == "pure"
+    assert loaders == "['SourceFileLoader']"
+    assert f"pure Python hot path ({var}=1)" in _version(**{var: "1"})
+
+
+def test_build_is_reported():
+    mode, in_stats, loaders, _ = _probe({})
+    assert mode == in_stats
+    built = any(PKG.rglob("*.so")) or any(PKG.rglob("*.pyd"))
+    if built:
+        # Installed with a C compiler (CI): every hot module is compiled.
+        assert mode == "compiled" and loaders == "['ExtensionFileLoader']"
+    else:
+        assert mode == "pure" and loaders == "['SourceFileLoader']"
+    assert ("compiled hot path" in _version()) == (mode == "compiled")
+
+
+def test_this_process_runs_the_build_it_asked_for():
+    # CI runs the suite twice per version, GMPLOOP_PURE=1 the second time:
+    # make sure each run tests what it claims to.
+    want_pure = _build.PURE_REQUESTED
+    assert (_build.mode() == "pure") == (want_pure or not any(PKG.rglob("*.so")))
