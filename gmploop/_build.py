@@ -7,9 +7,10 @@ there; the ``.py`` files stay the one source. Where no C compiler (or no
 Cython) was present the build is skipped and gmploop runs the same ``.py``
 files interpreted ("pure").
 
-``GMPLOOP_PURE=1`` makes a compiled install run pure anyway, and so does
+``GMPLOOP_PURE=1`` makes a compiled install run pure anyway, and so do
 ``GMPLOOP_DEBUG=1`` (its invariant checks wrap methods the compiled classes
-do not let it replace). This module must be imported before any of ``HOT``
+do not let it replace) and ``GMPLOOP_TRACEBACK=system`` (compiled functions
+have no Python frames to show in goroutine stacks). This module must be imported before any of ``HOT``
 (gmploop/__init__.py does it first): it then puts a finder on
 ``sys.meta_path`` that loads them from their ``.py`` files.
 """
@@ -42,8 +43,13 @@ def _env_on(name: str) -> bool:
     return raw not in ("", "0")
 
 
+def _traceback_system() -> bool:
+    return os.environ.get("GMPLOOP_TRACEBACK", "").strip().lower() == "system"
+
+
 #: True when the environment asks for the interpreted modules.
-PURE_REQUESTED: bool = _env_on("GMPLOOP_PURE") or _env_on("GMPLOOP_DEBUG")
+PURE_REQUESTED: bool = (_env_on("GMPLOOP_PURE") or _env_on("GMPLOOP_DEBUG")
+                        or _traceback_system())
 
 
 class _SourceFinder:
@@ -68,7 +74,7 @@ def _source_spec(name: str, path: Sequence[str] | None) -> importlib.machinery.M
 
 
 if PURE_REQUESTED and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
-    sys.meta_path.insert(0, _SourceFinder())  # type: ignore[arg-type]
+    sys.meta_path.insert(0, _SourceFinder())
 
 
 def mode() -> str:
@@ -90,6 +96,8 @@ def describe() -> str:
         why = "GMPLOOP_PURE=1"
     elif _env_on("GMPLOOP_DEBUG"):
         why = "GMPLOOP_DEBUG=1"
+    elif _traceback_system():
+        why = "GMPLOOP_TRACEBACK=system"
     else:
         why = "not compiled at install: no C compiler or Cython"
     return f"{m} Python hot path ({why})"

@@ -171,7 +171,7 @@ class ChanCore:
                 sg = recvq.dequeue()
             # inline end
             if sg is not None:
-                # inline gmploop._chan.Chan._give_to_receiver(sg, value)
+                # inline gmploop._chan.ChanCore._give_to_receiver(sg, value)
                 sg.elem = value
                 sg.ok = True
                 sg.success = True
@@ -297,7 +297,7 @@ class ChanCore:
         if self.sendq:
             sg = self.sendq.dequeue()
             if sg is not None:
-                # inline gmploop._chan.Chan._take_from_sender(self, sg) -> v
+                # inline gmploop._chan.ChanCore._take_from_sender(self, sg) -> v
                 if self._cap == 0:
                     v = sg.elem
                 else:

@@ -80,7 +80,7 @@ def test_public_classes_are_generic_subclasses():
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("GMPLOOP_PURE", "GMPLOOP_DEBUG")}
+           if k not in ("GMPLOOP_PURE", "GMPLOOP_DEBUG", "GMPLOOP_TRACEBACK")}
     env.update(extra)
     return env
 
@@ -105,12 +105,13 @@ def _probe(env_extra: dict[str, str]) -> list[str]:
     return r.stdout.split("\n")
 
 
-@pytest.mark.parametrize("var", ["GMPLOOP_PURE", "GMPLOOP_DEBUG"])
-def test_env_forces_pure(var):
-    mode, in_stats, loaders, _ = _probe({var: "1"})
+@pytest.mark.parametrize("var,value", [("GMPLOOP_PURE", "1"), ("GMPLOOP_DEBUG", "1"),
+                                       ("GMPLOOP_TRACEBACK", "system")])
+def test_env_forces_pure(var, value):
+    mode, in_stats, loaders, _ = _probe({var: value})
     assert mode == in_stats == "pure"
     assert loaders == "['SourceFileLoader']"
-    assert f"pure Python hot path ({var}=1)" in _version(**{var: "1"})
+    assert f"pure Python hot path ({var}={value})" in _version(**{var: value})
 
 
 def test_build_is_reported():

@@ -8,20 +8,21 @@ from collections import deque
 import pytest
 
 from gmploop._runtime import config
-from gmploop._runtime.proc import goready
+from gmploop._runtime.proc import P, goready
 from gmploop._runtime.runq import (LocalQueues, globrunqget, runqget,
                                    runqget_exit, runqsteal)
-from gmploop._runtime.runtime2 import K_G, WAITING, SelectDone, Sudog
+from gmploop._runtime.runtime2 import K_G, WAITING, GoroutineCore, SelectDone, Sudog
 from gmploop._runtime.sema import WaitQ, withdraw
 from gmploop._runtime.timers import Timer, TimerHeap
 
 
-class FakeG:
-    """Stands in for a Goroutine: the queues only look at identity."""
+class FakeG(GoroutineCore):
+    """Stands in for a Goroutine: the queues only look at identity. (The
+    goroutine record, so that the compiled build's typed code takes it.)"""
 
     def __init__(self, name):
+        super().__init__(0, None, (), None)
         self.name = name
-        self.glet = None
 
     def __repr__(self):
         return self.name
@@ -31,11 +32,13 @@ def gs(prefix, n):
     return [FakeG(f"{prefix}{i}") for i in range(n)]
 
 
-class FakeP(LocalQueues):
-    """A processor as goready sees it: owned by this thread, awake."""
+class FakeP(P):
+    """A processor as goready sees it: owned by this thread, awake. (A P, so
+    that the compiled build's typed code takes it; only its run queues are
+    set up.)"""
 
     def __init__(self):
-        super().__init__()
+        LocalQueues.__init__(self)
         self.tid = get_ident()
         self.sleeping = False
 

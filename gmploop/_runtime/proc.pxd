@@ -7,7 +7,7 @@ cdef class P(LocalQueues):
     cdef public object id, sched, loop, tid, sched_glet, gfree, timers, lock
     cdef public object sleeping, in_batch, allgs, ncreated, nexited, nreused
     cdef public object idle, stuck, sm_tick, sm_since, sm_reported, retiring
-    cdef public object thread, wake_handle, wake_deadline, nsteals, batch_t0, batch_tick
+    cdef public object thread, wake_handle, wake_deadline, nsteals, batch_t0, batch_tick, curg
     cdef public long budget
 
     @cython.locals(g=GoroutineCore, nxt=GoroutineCore, glet=object)

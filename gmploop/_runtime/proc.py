@@ -174,7 +174,7 @@ class P(LocalQueues):
         "sleeping", "in_batch", "budget", "allgs", "ncreated",
         "nexited", "nreused", "idle", "stuck", "sm_tick", "sm_since",
         "sm_reported", "retiring", "thread", "wake_handle", "wake_deadline",
-        "nsteals", "batch_t0", "batch_tick",
+        "nsteals", "batch_t0", "batch_tick", "curg",
     )
 
     def __init__(self, pid: int, sched: "Sched") -> None:
@@ -214,6 +214,9 @@ class P(LocalQueues):
         self.wake_deadline: float | None = None
         self.batch_t0 = 0.0  # when the current batch started (sysmon)
         self.batch_tick = 0
+        # The goroutine this P started last (worker_main), for running_g
+        # (traceback.py): it, or one of allgs, is the one running now.
+        self.curg: Goroutine[Any] | None = None
 
     def __repr__(self) -> str:
         return f"<P{self.id}>"
@@ -340,6 +343,7 @@ class P(LocalQueues):
             g.p = self
             g.status = RUNNING
             glet.g = g
+            self.curg = g
             # Its own contextvars context (None: a fresh empty one), never
             # the previous goroutine's on this greenlet. Cheaper than
             # ctx.run(fn) and keeps the fixed-arity calls below.

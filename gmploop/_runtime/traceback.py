@@ -24,9 +24,13 @@ Approach
    queue and the main goroutine (``_all_goroutines``).
 2. Stacks: a parked or runnable started goroutine's stack is its greenlet's
    ``gr_frame``. The goroutine *running* on another P has no "current G"
-   field either (a store per switch): ``running_g`` reads it off that thread's
-   frames (``sys._current_frames``), from the ``P.worker_main`` frame's local
-   ``g``. An unstarted one shows its function.
+   field either (a store per switch): ``running_g`` finds it as the one
+   RUNNING among ``P.curg`` (the goroutine the P started last: one store per
+   goroutine) and ``allgs`` (a goroutine that runs again after a park is
+   there); its stack is that thread's (``sys._current_frames``). (Reading
+   ``P.worker_main``'s local ``g`` off the thread's frames would need no
+   store, but the compiled build's worker_main has no Python frame.) An
+   unstarted one shows its function.
 3. "created by": go() keeps only the caller's code object, instruction offset
    and the creating goroutine's id (``Goroutine.go_code``/``go_lasti``/
    ``parent_goid``); the line number is worked out here, at dump time.
@@ -50,7 +54,6 @@ from typing import TYPE_CHECKING, Any
 from greenlet import getcurrent
 
 from . import config
-from . import proc as _proc  # a module reference: proc imports this module
 from .runtime2 import DEAD, RUNNABLE, RUNNING, WAITING, Goroutine
 
 if TYPE_CHECKING:
@@ -90,17 +93,16 @@ def call_excepthook(g: Goroutine[Any], exc: BaseException) -> None:
 
 
 def running_g(p: P) -> Goroutine[Any] | None:
-    """The goroutine running on ``p`` now, read off its thread's stack (the
-    hot paths keep no "current G" field: it would cost a store per switch)."""
+    """The goroutine running on ``p`` now (see "Finding goroutines" above).
+    From another thread the answer may be a moment stale."""
     if not p.in_batch:
         return None
-    f = sys._current_frames().get(p.tid)
-    code = _proc.P.worker_main.__code__
-    while f is not None:
-        if f.f_code is code:
-            g = f.f_locals.get("g")
-            return g if isinstance(g, Goroutine) else None
-        f = f.f_back
+    g = p.curg
+    if g is not None and g.status is RUNNING:
+        return g
+    for g in list(p.allgs):  # another thread's set: copy (atomic), then look
+        if g.status is RUNNING:
+            return g
     return None
 
 
