@@ -627,12 +627,16 @@ class Column:
     label: str
     system: str  # key of IMPLS, "uvloop" or "go"
     extra: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)  # the worker's environment
 
 
 COLS = {c.label: c for c in [
     Column("gmploop p=1", "gmploop", {"procs": 1}),
     Column("gmploop p=2", "gmploop", {"procs": 2}),
     Column("gmploop p=4", "gmploop", {"procs": 4}),
+    # The same code interpreted (docs/internals.md, "The compiled hot path"):
+    # what an install without a C compiler runs.
+    Column("gmploop pure p=1", "gmploop", {"procs": 1}, {"GMPLOOP_PURE": "1"}),
     Column("asyncio", "asyncio"),
     Column("uvloop", "uvloop"),
     Column("gevent", "gevent"),
@@ -641,7 +645,7 @@ COLS = {c.label: c for c in [
     Column("go p=1", "go"),
 ]}
 PEERS = ["asyncio", "uvloop", "gevent", "threads", "go p=1"]
-MAIN_COLS = ["gmploop p=1", "gmploop p=2"] + PEERS
+MAIN_COLS = ["gmploop p=1", "gmploop p=2", "gmploop pure p=1"] + PEERS
 
 
 @dataclass
@@ -806,7 +810,8 @@ class Suite:
             return args, {"GOMAXPROCS": "1"}
         spec = {"system": col.system, "workload": w.name, "params": params,
                 "extra": col.extra, "reps": reps}
-        return [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)], {}
+        return ([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+                dict(col.env))
 
     def run_cell(self, w: Workload, label: str, params: dict, col_label: str) -> dict:
         col = COLS[col_label]
