@@ -73,7 +73,42 @@ def _source_spec(name: str, path: Sequence[str] | None) -> importlib.machinery.M
     return None
 
 
-if PURE_REQUESTED and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+_PKG = os.path.dirname(os.path.abspath(__file__))
+
+
+def _stale() -> list[str]:
+    """Hot modules whose extension module is older than its ``.py`` or
+    ``.pxd``: an editable install whose sources changed since it was built.
+    Running it would run old code, so gmploop runs pure until ``pip install
+    -e .`` rebuilds (a warning says so). Only in a source tree (an
+    editable install): an installed wheel's files have no meaningful order."""
+    if not os.path.exists(os.path.join(os.path.dirname(_PKG), "setup.py")):
+        return []
+    out = []
+    for m in HOT:
+        stem = os.path.join(_PKG, *m.split(".")[1:])
+        built = [stem + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES
+                 if os.path.exists(stem + suffix)]
+        if not built:
+            continue
+        t = min(os.path.getmtime(b) for b in built)
+        if any(os.path.exists(stem + ext) and os.path.getmtime(stem + ext) > t
+               for ext in (".py", ".pxd")):
+            out.append(m)
+    return out
+
+
+#: Hot modules found stale at import (see _stale); then all run pure.
+STALE: list[str] = [] if PURE_REQUESTED else _stale()
+
+if STALE:
+    import warnings
+    warnings.warn(
+        f"gmploop: the compiled build is older than its sources ({', '.join(STALE)}); "
+        "running the pure Python hot path. Rebuild: pip install -e .",
+        RuntimeWarning, stacklevel=2)
+
+if (PURE_REQUESTED or STALE) and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
     sys.meta_path.insert(0, _SourceFinder())
 
 
@@ -98,6 +133,8 @@ def describe() -> str:
         why = "GMPLOOP_DEBUG=1"
     elif _traceback_system():
         why = "GMPLOOP_TRACEBACK=system"
+    elif STALE:
+        why = "the compiled build is older than its sources: pip install -e ."
     else:
         why = "not compiled at install: no C compiler or Cython"
     return f"{m} Python hot path ({why})"
