@@ -59,6 +59,8 @@ from . import lowlevel as lowlevel
 
 __version__ = "0.1.0"
 
+_build.loaded()  # every hot module is in: the stand-in ``cython`` can go
+
 Deadlock.__module__ = "gmploop"
 
 __all__ = [

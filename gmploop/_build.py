@@ -76,6 +76,27 @@ def _source_spec(name: str, path: Sequence[str] | None) -> importlib.machinery.M
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
 
+# The hot modules say ``import cython`` to ask ``cython.compiled`` (the
+# channel lock is a C mutex in the compiled build). Compiled, Cython resolves
+# that at build time; interpreted, it needs a module named ``cython``, and
+# Cython need not be installed at run time. So while gmploop's modules load,
+# ``cython`` is this stand-in unless one is loaded already; ``loaded()``
+# takes it away again, so that a program's own ``import cython`` is not
+# answered by it.
+_SHIM: Any = None
+if "cython" not in sys.modules:
+    import types
+    _SHIM = types.ModuleType("cython", "gmploop's stand-in for Cython's pure-mode module")
+    _SHIM.compiled = False
+    sys.modules["cython"] = _SHIM
+
+
+def loaded() -> None:
+    """gmploop/__init__.py, once every hot module is imported."""
+    if _SHIM is not None and sys.modules.get("cython") is _SHIM:
+        del sys.modules["cython"]
+
+
 def _stale() -> list[str]:
     """Hot modules whose extension module is older than its ``.py`` or
     ``.pxd``: an editable install whose sources changed since it was built.

@@ -4,7 +4,11 @@ from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
 from gmploop._runtime.proc cimport P, gopark_commit
 
 cdef class ChanCore:
-    cdef public object _lock, _buf, recvq, sendq
+    # The channel lock: a C mutex (PyMutex from 3.13, PyThread lock before),
+    # acquired and released without a method call; the pure build's is an
+    # allocate_lock(). Not public: lock_all/unlock_all serve _select.py.
+    cdef cython.pymutex _lock
+    cdef public object _buf, recvq, sendq
     cdef public Py_ssize_t _cap
     cdef public bint _closed
     cdef object __weakref__
@@ -17,3 +21,8 @@ cdef class ChanCore:
     cpdef _recv_wait(self, timeout, what=*, alt=*)
     @cython.locals(sg=Sudog, g=GoroutineCore, p=P)
     cpdef recv(self, timeout=*)
+
+@cython.locals(c=ChanCore)
+cpdef lock_all(list lockorder)
+@cython.locals(c=ChanCore)
+cpdef unlock_all(list lockorder)

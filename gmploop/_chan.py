@@ -28,6 +28,7 @@ from _thread import allocate_lock, get_ident
 from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterator, TypeVar
 
+import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
 from greenlet import getcurrent
 
 from ._runtime import config as _config
@@ -64,7 +65,8 @@ class ChanCore:
 
     def __init__(self, cap: int = 0) -> None:
         self._cap = _check_cap(cap)
-        self._lock = allocate_lock()
+        if not cython.compiled:  # compiled, a C mutex in the struct (_chan.pxd)
+            self._lock = allocate_lock()
         self._buf: deque[Any] = deque()
         self._closed = False
         self.recvq = WaitQ()
@@ -139,6 +141,13 @@ class ChanCore:
         with self._lock:
             return withdraw(sg)
 
+    def _queue_counts(self) -> tuple[int, int, int, int, int, bool]:
+        """A consistent snapshot, under the lock (tests): receivers queued and
+        live, senders queued and live, buffered values, closed."""
+        with self._lock:
+            return (len(self.recvq), self.recvq.live_count(), len(self.sendq),
+                    self.sendq.live_count(), len(self._buf), self._closed)
+
     # -- send ----------------------------------------------------------------
     #
     # send/recv/recv_ok are the hottest code in gmploop: on CPython a function
@@ -155,10 +164,9 @@ class ChanCore:
         """
         if timeout is not None:
             timeout = check_timeout(timeout)
-        lock = self._lock
-        lock.acquire()
+        self._lock.acquire()
         if self._closed:
-            lock.release()
+            self._lock.release()
             raise Closed("send on closed channel")
         recvq = self.recvq
         if recvq:
@@ -176,7 +184,7 @@ class ChanCore:
                 sg.ok = True
                 sg.success = True
                 # inline end
-                lock.release()
+                self._lock.release()
                 if sg.kind == K_G:
                     g = sg.g
                     # inline gmploop._runtime.proc.goready(g)
@@ -199,10 +207,10 @@ class ChanCore:
         buf = self._buf
         if len(buf) < self._cap:
             buf.append(value)
-            lock.release()
+            self._lock.release()
             return
         if timeout == 0:
-            lock.release()
+            self._lock.release()
             raise TimeoutError("send timed out")
         cur = getcurrent()
         if type(cur) is _Worker and timeout is None:
@@ -220,18 +228,18 @@ class ChanCore:
             g.waitobj = self  # what a cancellation withdraws (proc.py)
             sg.elem = value
             self.sendq.enqueue(sg)
-            lock.release()
+            self._lock.release()
             gopark_commit(g)
         else:
             try:
                 g = caller_goroutine("Chan.send()", "ch.asend(value)")
             except BaseException:
-                lock.release()
+                self._lock.release()
                 raise
             sg = new_sudog(g, W_CHAN_SEND)
             sg.elem = value
             self.sendq.enqueue(sg)
-            lock.release()
+            self._lock.release()
             if not block(sg, timeout, self._withdraw):
                 raise TimeoutError("send timed out")
         if not sg.success:
@@ -388,13 +396,12 @@ class ChanCore:
         ``Closed``; not in time -> ``TimeoutError``."""
         if timeout is not None:
             timeout = check_timeout(timeout)
-        lock = self._lock
-        lock.acquire()
+        self._lock.acquire()
         if not self.sendq:
             buf = self._buf
             if buf:
                 v = buf.popleft()
-                lock.release()
+                self._lock.release()
                 return v
             if timeout is None and not self._closed:
                 cur = getcurrent()
@@ -418,7 +425,7 @@ class ChanCore:
                     if len(q) > q._limit:
                         q._compact()
                     # inline end
-                    lock.release()
+                    self._lock.release()
                     gopark_commit(g)
                     if sg.ok:
                         return sg.elem  # a T was sent
@@ -529,6 +536,20 @@ class Chan(ChanCore, Generic[T]):
         def try_recv(self) -> tuple[T | None, bool]: ...
         def __iter__(self) -> Iterator[T]: ...
         def __aiter__(self) -> AsyncIterator[T]: ...
+
+
+def lock_all(lockorder: list[Any]) -> None:
+    """Lock every channel of a select, in lock order (_select.py). Here, not
+    there, because a compiled build's channel lock is a C mutex that only
+    this module's code can reach."""
+    for c in lockorder:
+        c._lock.acquire()
+
+
+def unlock_all(lockorder: list[Any]) -> None:
+    """Unlock what ``lock_all`` locked, in reverse order."""
+    for c in reversed(lockorder):
+        c._lock.release()
 
 
 Chan.__module__ = "gmploop"

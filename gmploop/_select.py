@@ -96,14 +96,8 @@ def _prepare(cases: _Cases, default: Any,
     return active, lockorder, timeout
 
 
-def _lock_all(lockorder: list[Chan[Any]]) -> None:
-    for c in lockorder:
-        c._lock.acquire()
-
-
-def _unlock_all(lockorder: list[Chan[Any]]) -> None:
-    for c in reversed(lockorder):
-        c._lock.release()
+_lock_all = _chan.lock_all
+_unlock_all = _chan.unlock_all
 
 
 def _pass1(cases: _Cases, pollorder: list[int]) -> tuple[_Result, Sudog | None] | None:

@@ -304,7 +304,10 @@ def test_await_in_a_plain_run():
 def test_blocking_calls_on_the_loop_thread_raise(arun):
     async def body():
         ch = Chan()
-        g = gmploop.go(lambda: None)
+        gate = Chan()
+        # Still running when joined below (on procs=4 a goroutine that just
+        # returned could finish first, and join would not need to block).
+        g = gmploop.go(gate.recv_ok, timeout=T)
         msgs = {}
         for name, call in [("recv", ch.recv), ("recv_ok", ch.recv_ok),
                            ("send", lambda: ch.send(1)),
@@ -316,6 +319,7 @@ def test_blocking_calls_on_the_loop_thread_raise(arun):
                 msgs[name] = str(e)
         # Non-blocking forms stay legal on the loop thread.
         ok = (ch.try_recv(), ch.try_send(1), gmploop.select(Recv(ch), default=True))
+        gate.close()
         await g
         return msgs, ok
 

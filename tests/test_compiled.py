@@ -21,7 +21,7 @@ import pytest
 import gmploop
 from gmploop import _build
 from gmploop._chan import ChanCore
-from gmploop._runtime.proc import P
+from gmploop._runtime.proc import P, Sched
 from gmploop._runtime.runq import LocalQueues
 from gmploop._runtime.runtime2 import GoroutineCore, Sudog
 
@@ -32,6 +32,7 @@ CLASSES = {
     ("_runtime/runtime2.pxd", "Sudog"): Sudog,
     ("_runtime/runq.pxd", "LocalQueues"): LocalQueues,
     ("_runtime/proc.pxd", "P"): P,
+    ("_runtime/proc.pxd", "Sched"): Sched,
     ("_chan.pxd", "ChanCore"): ChanCore,
 }
 

@@ -998,8 +998,8 @@ class World:
         done = a.ndone  # ops queued before the rendezvous run first
         pause = 5e-5
         while True:
-            with rv._lock:
-                n, live = len(q), q.live_count()
+            r_n, r_live, s_n, s_live, _, _ = rv._queue_counts()
+            n, live = (r_n, r_live) if side == "r" else (s_n, s_live)
             if live:
                 return
             if n:
@@ -1063,9 +1063,8 @@ class World:
         before = self._snapshot()
         rows = []
         for ch in self.chans:
-            with ch._lock:
-                rows.append((ch.recvq.live_count(), ch.sendq.live_count(), len(ch),
-                             ch.closed))
+            _, r_live, _, s_live, n, closed = ch._queue_counts()
+            rows.append((r_live, s_live, n, closed))
         after = self._snapshot()
         if before != after:
             return False, False

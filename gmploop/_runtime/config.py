@@ -10,6 +10,10 @@
 ``GMPLOOP_TRACEBACK``  ``system`` keeps gmploop's own frames in goroutine
                        stacks (deadlock reports, dump_goroutines), as Go's
                        GOTRACEBACK=system shows runtime frames.
+``GMPLOOP_PURE``       1 runs the interpreted hot path where it was compiled
+                       (read by gmploop/_build.py, before the hot modules
+                       load; GMPLOOP_DEBUG=1 and GMPLOOP_TRACEBACK=system
+                       imply it).
 """
 
 from __future__ import annotations

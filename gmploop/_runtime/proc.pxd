@@ -3,6 +3,8 @@ cimport cython
 from gmploop._runtime.runq cimport LocalQueues
 from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
 
+cdef class Sched
+
 cdef class P(LocalQueues):
     cdef public object id, sched, loop, tid, sched_glet, gfree, timers, lock
     cdef public object sleeping, in_batch, allgs, ncreated, nexited, nreused
@@ -10,10 +12,18 @@ cdef class P(LocalQueues):
     cdef public object thread, wake_handle, wake_deadline, nsteals, batch_t0, batch_tick, curg
     cdef public long budget
 
-    @cython.locals(g=GoroutineCore, nxt=GoroutineCore, glet=object)
+    @cython.locals(g=GoroutineCore, nxt=GoroutineCore, glet=object, sched=Sched)
     cpdef worker_main(self, g)
 
-@cython.locals(p=P, nxt=GoroutineCore, ng=object)
+cdef class Sched:
+    cdef public object lock, globalq, nprocs, allp, retired, idle, nforeign
+    cdef public object nexternal, abandoned, started, detect_deadlock
+    cdef public object deadlock, fatal, main_g, on_main_exit, runtime_tids, loop0
+    cdef public object sysmon
+    cdef public bint dead
+    cdef object __weakref__
+
+@cython.locals(p=P, sched=Sched, nxt=GoroutineCore, ng=object)
 cpdef gopark_commit(GoroutineCore g)
 
 @cython.locals(p=P)

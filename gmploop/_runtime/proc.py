@@ -501,6 +501,15 @@ def recheck_dead() -> None:
 class Sched:
     """One gmploop runtime: its processors, global queue and bookkeeping."""
 
+    # Slots (and, compiled, a C struct: proc.pxd): gopark_commit and
+    # worker_main read ``dead`` on every park and every goroutine's end.
+    __slots__ = (
+        "lock", "globalq", "nprocs", "allp", "retired", "idle", "nforeign",
+        "nexternal", "dead", "abandoned", "started", "detect_deadlock",
+        "deadlock", "fatal", "main_g", "on_main_exit", "runtime_tids", "loop0",
+        "sysmon", "__weakref__",
+    )
+
     def __init__(self, nprocs: int, loop0: asyncio.AbstractEventLoop) -> None:
         self.lock = threading.Lock()
         self.globalq: deque[Goroutine[Any]] = deque()
