@@ -48,7 +48,12 @@ def _ext_modules() -> list[Extension]:
             # The annotations are for type checkers (float | None, Goroutine[T]);
             # the .pxd files carry the C types.
             "annotation_typing": False,
-            "freethreading_compatible": True,
+            # Not declared free-threading compatible: the records' object
+            # fields are plain C slots (docs/internals.md). gmploop/_build.py
+            # runs the .py files on a free-threaded interpreter instead, and
+            # were these modules imported there anyway, the GIL would be
+            # re-enabled rather than raced.
+            "freethreading_compatible": False,
         },
     )
 

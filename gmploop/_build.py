@@ -47,9 +47,17 @@ def _traceback_system() -> bool:
     return os.environ.get("GMPLOOP_TRACEBACK", "").strip().lower() == "system"
 
 
+def _free_threaded() -> bool:
+    # A free-threaded interpreter running without the GIL: the compiled
+    # build's object fields are plain C slots that its code reads and writes
+    # without the GIL's protection (docs/internals.md, "The compiled hot
+    # path", free threading), so there the interpreted modules run.
+    return hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
+
+
 #: True when the environment asks for the interpreted modules.
 PURE_REQUESTED: bool = (_env_on("GMPLOOP_PURE") or _env_on("GMPLOOP_DEBUG")
-                        or _traceback_system())
+                        or _traceback_system() or _free_threaded())
 
 
 class _SourceFinder:
@@ -154,6 +162,8 @@ def describe() -> str:
         why = "GMPLOOP_DEBUG=1"
     elif _traceback_system():
         why = "GMPLOOP_TRACEBACK=system"
+    elif _free_threaded():
+        why = "free-threaded interpreter: the compiled build is not free-threading safe yet"
     elif STALE:
         why = "the compiled build is older than its sources: pip install -e ."
     else:
