@@ -35,7 +35,7 @@ from ._runtime import config as _config
 from ._runtime.proc import _Worker, gopark_commit
 from ._runtime.runtime2 import (K_G, RUNNABLE, SG_CLAIMED, SG_WAITING, W_CHAN_RECV,
                                 W_CHAN_SEND, WAITING, Sudog)
-from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeout,
+from ._runtime.sema import (COMPACT_MIN, WaitQ, ablock, block, caller_goroutine, check_timeout,
                             is_live,
                             new_async_sudog, new_sudog, wake, wake_all, withdraw)
 
@@ -422,8 +422,8 @@ class ChanCore:
                     q = self.recvq
                     # inline gmploop._runtime.sema.WaitQ.enqueue(q, sg)
                     q.append(sg)
-                    if len(q) > q._limit:
-                        q._compact()
+                    if len(q) > COMPACT_MIN:
+                        q._maybe_compact()
                     # inline end
                     self._lock.release()
                     gopark_commit(g)

@@ -57,6 +57,10 @@ from .runtime2 import (DEAD, K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
                        SG_WAITING, W_JOIN, WAITING, Goroutine, SelectDone, Sudog)
 
 
+#: Wait queues shorter than this are never compacted (see WaitQ).
+COMPACT_MIN = 32
+
+
 class WaitQ(deque[Sudog]):
     """FIFO of sudogs with lazy deletion of withdrawn / lost-select waiters.
 
@@ -65,24 +69,27 @@ class WaitQ(deque[Sudog]):
     test/chan/select2.go).
     """
 
+    # ``_limit``: the length that triggers the next compaction, set by
+    # ``_compact``; unset, COMPACT_MIN. No __init__: a channel makes two of
+    # these, and a Python-level __init__ tripled the cost of each.
     __slots__ = ("_limit",)
-    COMPACT_MIN = 32
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._limit = self.COMPACT_MIN
+    COMPACT_MIN = COMPACT_MIN
 
     def enqueue(self, sg: Sudog) -> None:
         """Publish ``sg`` (caller holds the queue's lock)."""
         self.append(sg)
-        if len(self) > self._limit:
+        if len(self) > COMPACT_MIN:
+            self._maybe_compact()
+
+    def _maybe_compact(self) -> None:
+        if len(self) > getattr(self, "_limit", COMPACT_MIN):
             self._compact()
 
     def _compact(self) -> None:
         live = [sg for sg in self if is_live(sg)]
         self.clear()
         self.extend(live)
-        self._limit = max(2 * len(live), self.COMPACT_MIN)
+        self._limit = max(2 * len(live), COMPACT_MIN)
 
     def dequeue(self) -> Sudog | None:
         """Pop and claim the first live waiter (caller holds the lock)."""
