@@ -34,8 +34,8 @@ def _ext_modules() -> list[Extension]:
         from Cython.Build import cythonize
     except ImportError:  # build requirements not installed (--no-build-isolation)
         return []
-    exts = [Extension(m, [m.replace(".", "/") + ".py"], optional=True) for m in _hot_modules()]
-    return cythonize(
+    exts = [Extension(m, [m.replace(".", "/") + ".py"]) for m in _hot_modules()]
+    exts = cythonize(
         exts,
         nthreads=1,
         language_level=3,
@@ -56,6 +56,12 @@ def _ext_modules() -> list[Extension]:
             "freethreading_compatible": False,
         },
     )
+    for ext in exts:
+        # A C compiler that is missing or fails skips the extension instead of
+        # failing the install (cythonize drops the flag, so it is set here).
+        # gmploop/_build.py runs pure unless every hot module was built.
+        ext.optional = True
+    return exts
 
 
 setup(ext_modules=_ext_modules())

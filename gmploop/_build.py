@@ -127,8 +127,19 @@ def _stale() -> list[str]:
     return out
 
 
+def _partial() -> bool:
+    """Some hot modules were compiled for this interpreter and some not (a
+    compiler that failed on one): the compiled ones need the others' C types,
+    so all run pure."""
+    built = [any(os.path.exists(os.path.join(_PKG, *m.split(".")[1:]) + suffix)
+                 for suffix in importlib.machinery.EXTENSION_SUFFIXES) for m in HOT]
+    return any(built) and not all(built)
+
+
 #: Hot modules found stale at import (see _stale); then all run pure.
 STALE: list[str] = [] if PURE_REQUESTED else _stale()
+#: True when only part of the hot path was compiled (see _partial).
+PARTIAL: bool = not PURE_REQUESTED and not STALE and _partial()
 
 if STALE:
     import warnings
@@ -137,7 +148,7 @@ if STALE:
         "running the pure Python hot path. Rebuild: pip install -e .",
         RuntimeWarning, stacklevel=2)
 
-if (PURE_REQUESTED or STALE) and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+if (PURE_REQUESTED or STALE or PARTIAL) and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
     sys.meta_path.insert(0, _SourceFinder())
 
 
@@ -166,6 +177,8 @@ def describe() -> str:
         why = "free-threaded interpreter: the compiled build is not free-threading safe yet"
     elif STALE:
         why = "the compiled build is older than its sources: pip install -e ."
+    elif PARTIAL:
+        why = "only part of the hot path was compiled at install"
     else:
         why = "not compiled at install: no C compiler or Cython"
     return f"{m} Python hot path ({why})"

@@ -143,3 +143,25 @@ def test_this_process_runs_the_build_it_asked_for():
         assert _build.mode() == expect, _build.describe()
     want_pure = _build.PURE_REQUESTED or bool(_build.STALE) or not _built_here()
     assert (_build.mode() == "pure") == want_pure
+
+
+@pytest.mark.skipif(not _built_here(), reason="needs the compiled build (pip install with a C compiler)")
+def test_a_partial_build_runs_pure(tmp_path):
+    # A compiler that failed on one module leaves the others compiled; they
+    # need its C types, so gmploop must run all of them pure, and say why.
+    import importlib.machinery
+    import shutil
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    copy = tmp_path / "gmploop"
+    shutil.copytree(PKG, copy, ignore=shutil.ignore_patterns("__pycache__", "*.c"))
+    (copy / "_runtime" / ("runq" + suffix)).unlink()
+    code = ("import gmploop, sys\n"
+            "print(gmploop.__file__)\n"
+            "print(gmploop.run(lambda: gmploop.stats()['build']))\n"
+            "print(gmploop._build.describe())\n")
+    r = subprocess.run([sys.executable, "-c", code], env=_env(PYTHONPATH=str(tmp_path)),
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    where, build, why, _ = r.stdout.split("\n")
+    assert where.startswith(str(copy))
+    assert build == "pure" and "only part of the hot path was compiled" in why
