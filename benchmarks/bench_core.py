@@ -752,6 +752,19 @@ TARGETS = [
     ("procs=2 <= 1.25x slower than procs=1: skynet", "skynet", 0, "procs", None, 1.25),
     ("stealing: procs=4 >= 3x faster than procs=1", "steal", 0, "steal", None, 3.0),
 ]
+# Issue 12 (the compiled hot path), against the same run's peers; the
+# compiled build is the "gmploop p=1" column, "gmploop pure p=1" the
+# interpreted one.
+TARGETS += [
+    ("issue 12: ping-pong >= 3x faster than gevent", "pingpong", 0, "vs", "gevent", 3.0),
+    ("issue 12: ping-pong within 1.5x of the raw greenlet floor", "pingpong", 0, "floor",
+     "greenlet floor", 1.5),
+    ("issue 12: contended P=100 >= 1.5x faster than gevent", "contended", -1, "vs", "gevent", 1.5),
+    ("issue 12: fan-out N=100k >= 5x faster than uvloop", "fanout", -1, "vs", "uvloop", 5.0),
+    ("issue 12: skynet >= 10x faster than asyncio", "skynet", 0, "vs", "asyncio", 10.0),
+    ("issue 12: memory per parked goroutine no worse than pure", "memory", 0, "vs",
+     "gmploop pure p=1", 1.0),
+]
 AIMS = [
     ("aim: ping-pong within 10% of the raw greenlet floor", "pingpong", 0, "floor",
      "greenlet floor", 1.10),
@@ -1029,8 +1042,10 @@ class Suite:
                 if g1 is not None and v is not None:
                     r = v / g1
                     unit = WL[wname].unit
+                    words = (("less memory", "more memory") if unit == "B"
+                             else ("faster", "slower"))
                     measured = (f"{C.fmt_value(g1, unit)} vs {C.fmt_value(v, unit)}: "
-                                + C.ratio_text(g1, v, arg))
+                                + C.ratio_text(g1, v, arg, *words))
                     if kind == "vs":
                         verdict = "met" if r >= thr else "NOT MET"
                     elif kind == "floor":
