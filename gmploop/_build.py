@@ -7,12 +7,15 @@ there; the ``.py`` files stay the one source. Where no C compiler (or no
 Cython) was present the build is skipped and gmploop runs the same ``.py``
 files interpreted ("pure").
 
-``GMPLOOP_PURE=1`` makes a compiled install run pure anyway, and so do
-``GMPLOOP_DEBUG=1`` (its invariant checks wrap methods the compiled classes
-do not let it replace) and ``GMPLOOP_TRACEBACK=system`` (compiled functions
-have no Python frames to show in goroutine stacks). This module must be imported before any of ``HOT``
+The ``.py`` files also run, on a compiled install, with ``GMPLOOP_PURE=1``;
+with ``GMPLOOP_DEBUG=1`` (its invariant checks wrap methods the compiled
+classes do not let it replace); with ``GMPLOOP_TRACEBACK=system`` (compiled
+functions have no Python frames to show in goroutine stacks); on a
+free-threaded interpreter without the GIL; and when the build is stale or
+partial (below). This module must be imported before any of ``HOT``
 (gmploop/__init__.py does it first): it then puts a finder on
-``sys.meta_path`` that loads them from their ``.py`` files.
+``sys.meta_path`` that loads them from their ``.py`` files. ``mode()`` and
+``describe()`` say which build runs and why.
 """
 
 from __future__ import annotations
