@@ -165,3 +165,21 @@ def test_a_partial_build_runs_pure(tmp_path):
     where, build, why, _ = r.stdout.split("\n")
     assert where.startswith(str(copy))
     assert build == "pure" and "only part of the hot path was compiled" in why
+
+
+def test_setup_makes_every_extension_optional(monkeypatch):
+    # Without a working C compiler the install must still succeed (and run
+    # pure): each extension must be optional. cythonize() once dropped the
+    # flag silently; this reads what setup.py really hands to setuptools.
+    import runpy
+
+    import setuptools
+    captured: dict = {}
+    monkeypatch.setattr(setuptools, "setup", lambda **kw: captured.update(kw))
+    monkeypatch.delenv("GMPLOOP_PURE", raising=False)
+    monkeypatch.chdir(PKG.parent)
+    runpy.run_path(str(PKG.parent / "setup.py"))
+    exts = captured["ext_modules"]
+    assert [e.name for e in exts] == list(_build.HOT)
+    assert all(e.optional for e in exts)
+    assert all(s.endswith(".c") for e in exts for s in e.sources)  # cythonized
