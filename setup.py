@@ -11,13 +11,17 @@ time skips compiling altogether.
 import ast
 import os
 import platform
+import runpy
 
 from setuptools import Extension, setup
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 def _hot_modules() -> list[str]:
     # gmploop/_build.py's HOT is the one list of compiled modules.
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gmploop", "_build.py")) as f:
+    with open(os.path.join(HERE, "gmploop", "_build.py")) as f:
         tree = ast.parse(f.read())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "HOT" for t in node.targets):
@@ -26,7 +30,9 @@ def _hot_modules() -> list[str]:
 
 
 def _ext_modules() -> list[Extension]:
-    if os.environ.get("GMPLOOP_PURE", "").strip() not in ("", "0"):
+    # GMPLOOP_PURE read by the runtime's own rule (gmploop/_runtime/config.py
+    # imports only the standard library, so it runs here without gmploop).
+    if runpy.run_path(os.path.join(HERE, "gmploop", "_runtime", "config.py"))["PURE"]:
         return []
     if platform.python_implementation() != "CPython":
         return []

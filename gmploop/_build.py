@@ -26,6 +26,9 @@ import os
 import sys
 from typing import Any, Sequence
 
+# Not a hot module: reading the environment here decides how those load.
+from ._runtime import config
+
 #: The modules setup.py compiles (it reads this tuple from this file).
 HOT = (
     "gmploop._runtime.runtime2",
@@ -41,26 +44,29 @@ HOT = (
 HOT_FILENAMES = frozenset(m.replace(".", "/") + ".py" for m in HOT)
 
 
-def _env_on(name: str) -> bool:
-    raw = os.environ.get(name, "").strip()
-    return raw not in ("", "0")
+def _requested() -> str | None:
+    """Why the environment asks for the interpreted modules, or None."""
+    for why, on in (
+        ("GMPLOOP_PURE=1", config.PURE),
+        # its invariant checks wrap methods the compiled classes do not let
+        # it replace
+        ("GMPLOOP_DEBUG=1", config.DEBUG),
+        # compiled functions have no Python frames to show in goroutine stacks
+        ("GMPLOOP_TRACEBACK=system", config.TRACEBACK_SYSTEM),
+        # the compiled build's object fields are plain C slots that its code
+        # reads and writes without the GIL's protection (docs/internals.md,
+        # "The compiled hot path", free threading)
+        ("free-threaded interpreter: the compiled build is not free-threading safe yet",
+         config.FREE_THREADED),
+    ):
+        if on:
+            return why
+    return None
 
 
-def _traceback_system() -> bool:
-    return os.environ.get("GMPLOOP_TRACEBACK", "").strip().lower() == "system"
-
-
-def _free_threaded() -> bool:
-    # A free-threaded interpreter running without the GIL: the compiled
-    # build's object fields are plain C slots that its code reads and writes
-    # without the GIL's protection (docs/internals.md, "The compiled hot
-    # path", free threading), so there the interpreted modules run.
-    return hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
-
-
+_REQUESTED = _requested()
 #: True when the environment asks for the interpreted modules.
-PURE_REQUESTED: bool = (_env_on("GMPLOOP_PURE") or _env_on("GMPLOOP_DEBUG")
-                        or _traceback_system() or _free_threaded())
+PURE_REQUESTED: bool = _REQUESTED is not None
 
 
 class _SourceFinder:
@@ -108,7 +114,19 @@ def loaded() -> None:
         del sys.modules["cython"]
 
 
-def _stale() -> list[str]:
+def _stem(m: str) -> str:
+    """Hot module ``m``'s path in the package, without a suffix."""
+    return os.path.join(_PKG, *m.split(".")[1:])
+
+
+def _extension_files(m: str) -> list[str]:
+    """The extension modules built for this interpreter beside hot module ``m``."""
+    stem = _stem(m)
+    return [stem + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES
+            if os.path.exists(stem + suffix)]
+
+
+def _stale(built: dict[str, list[str]]) -> list[str]:
     """Hot modules whose extension module is older than its ``.py`` or
     ``.pxd``: an editable install whose sources changed since it was built.
     Running it would run old code, so gmploop runs pure until ``pip install
@@ -117,32 +135,25 @@ def _stale() -> list[str]:
     if not os.path.exists(os.path.join(os.path.dirname(_PKG), "setup.py")):
         return []
     out = []
-    for m in HOT:
-        stem = os.path.join(_PKG, *m.split(".")[1:])
-        built = [stem + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES
-                 if os.path.exists(stem + suffix)]
-        if not built:
+    for m, files in built.items():
+        if not files:
             continue
-        t = min(os.path.getmtime(b) for b in built)
+        t = min(os.path.getmtime(f) for f in files)
+        stem = _stem(m)
         if any(os.path.exists(stem + ext) and os.path.getmtime(stem + ext) > t
                for ext in (".py", ".pxd")):
             out.append(m)
     return out
 
 
-def _partial() -> bool:
-    """Some hot modules were compiled for this interpreter and some not (a
-    compiler that failed on one): the compiled ones need the others' C types,
-    so all run pure."""
-    built = [any(os.path.exists(os.path.join(_PKG, *m.split(".")[1:]) + suffix)
-                 for suffix in importlib.machinery.EXTENSION_SUFFIXES) for m in HOT]
-    return any(built) and not all(built)
-
-
+_BUILT = {} if PURE_REQUESTED else {m: _extension_files(m) for m in HOT}
 #: Hot modules found stale at import (see _stale); then all run pure.
-STALE: list[str] = [] if PURE_REQUESTED else _stale()
-#: True when only part of the hot path was compiled (see _partial).
-PARTIAL: bool = not PURE_REQUESTED and not STALE and _partial()
+STALE: list[str] = _stale(_BUILT)
+#: True when only part of the hot path was compiled for this interpreter (a
+#: compiler that failed on one): the compiled ones need the others' C types,
+#: so all run pure.
+PARTIAL: bool = (not STALE and any(_BUILT.values())
+                 and not all(_BUILT.values()))
 
 if STALE:
     import warnings
@@ -170,14 +181,8 @@ def describe() -> str:
     m = mode()
     if m == "compiled":
         return "compiled hot path"
-    if _env_on("GMPLOOP_PURE"):
-        why = "GMPLOOP_PURE=1"
-    elif _env_on("GMPLOOP_DEBUG"):
-        why = "GMPLOOP_DEBUG=1"
-    elif _traceback_system():
-        why = "GMPLOOP_TRACEBACK=system"
-    elif _free_threaded():
-        why = "free-threaded interpreter: the compiled build is not free-threading safe yet"
+    if _REQUESTED is not None:
+        why = _REQUESTED
     elif STALE:
         why = "the compiled build is older than its sources: pip install -e ."
     elif PARTIAL:

@@ -41,6 +41,7 @@ SCHEDTRACE_MS: int = _int_env("GMPLOOP_SCHEDTRACE", 0) or 0
 SEED: int | None = _int_env("GMPLOOP_SEED", None)
 SYSMON_MS: int = _int_env("GMPLOOP_SYSMON_MS", 10) or 0
 DEBUG: bool = bool(_int_env("GMPLOOP_DEBUG", 0))
+PURE: bool = bool(_int_env("GMPLOOP_PURE", 0))
 TRACEBACK_SYSTEM: bool = os.environ.get("GMPLOOP_TRACEBACK", "").strip().lower() == "system"
 
 #: Goroutine switches a processor makes before it lets its event loop poll
