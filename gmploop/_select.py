@@ -29,7 +29,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 from . import _chan
-from ._chan import Chan, Closed
+from ._chan import Chan, Closed, lock_all, unlock_all
 from ._runtime import config
 from ._runtime.runtime2 import W_SELECT, W_SELECT_NO_CASES, SelectDone
 from ._runtime.sema import (ablock, block, caller_goroutine, check_timeout,
@@ -96,10 +96,6 @@ def _prepare(cases: _Cases, default: Any,
     return active, lockorder, timeout
 
 
-_lock_all = _chan.lock_all
-_unlock_all = _chan.unlock_all
-
-
 def _pass1(cases: _Cases, pollorder: list[int]) -> tuple[_Result, Sudog | None] | None:
     """Under all locks: perform a ready case. Returns (result, sudog to wake)
     or None. Raises Closed (locks still held: the caller unlocks)."""
@@ -164,22 +160,22 @@ def _select_now(cases: _Cases, default: Any, timeout: Any
     pollorder, lockorder, timeout)``: ``result`` when done without waiting,
     else None with every channel still locked (the caller enqueues, unlocks)."""
     pollorder, lockorder, timeout = _prepare(cases, default, timeout)
-    _lock_all(lockorder)
+    lock_all(lockorder)
     try:
         r = _pass1(cases, pollorder)
     except BaseException:
-        _unlock_all(lockorder)
+        unlock_all(lockorder)
         raise
     if r is not None:
-        _unlock_all(lockorder)
+        unlock_all(lockorder)
         if r[1] is not None:
             wake(r[1])
         return r[0], pollorder, lockorder, timeout
     if default:
-        _unlock_all(lockorder)
+        unlock_all(lockorder)
         return (-1, None, False), pollorder, lockorder, timeout
     if timeout == 0:
-        _unlock_all(lockorder)
+        unlock_all(lockorder)
         raise TimeoutError("select timed out")
     return None, pollorder, lockorder, timeout
 
@@ -194,12 +190,12 @@ def select(*cases: Recv[Any] | Send[Any], default: bool = False,
     try:
         g = caller_goroutine("select()", "aselect(...)")
     except BaseException:
-        _unlock_all(lockorder)
+        unlock_all(lockorder)
         raise
     first = new_sudog(g, W_SELECT if pollorder else W_SELECT_NO_CASES)
     # pass 2 - enqueue on all channels, then unlock and block
     sel = _enqueue_all(cases, pollorder, first)
-    _unlock_all(lockorder)
+    unlock_all(lockorder)
     if not block(first, timeout, withdraw):
         raise TimeoutError("select timed out")
     # pass 3 - nothing to undo: the losing sudogs are dead (claim taken), and
@@ -218,10 +214,10 @@ async def aselect(*cases: Recv[Any] | Send[Any], default: bool = False,
     try:
         first = new_async_sudog(asyncio.get_running_loop())
     except BaseException:
-        _unlock_all(lockorder)
+        unlock_all(lockorder)
         raise
     sel = _enqueue_all(cases, pollorder, first)
-    _unlock_all(lockorder)
+    unlock_all(lockorder)
     if not await ablock(first, timeout, withdraw):
         raise TimeoutError("select timed out")
     return _result(cases, sel)
