@@ -38,9 +38,12 @@ def _ext_modules() -> list[Extension]:
         return []
     try:
         from Cython.Build import cythonize
+        import greenlet  # for greenlet/greenlet.h, its C API (proc.pxd)
     except ImportError:  # build requirements not installed (--no-build-isolation)
         return []
-    exts = [Extension(m, [m.replace(".", "/") + ".py"]) for m in _hot_modules()]
+    include = [os.path.dirname(os.path.dirname(os.path.abspath(greenlet.__file__)))]
+    exts = [Extension(m, [m.replace(".", "/") + ".py"], include_dirs=include)
+            for m in _hot_modules()]
     exts = cythonize(
         exts,
         nthreads=1,
