@@ -105,6 +105,9 @@ if "cython" not in sys.modules:
     import types
     _SHIM = types.ModuleType("cython", "gmploop's stand-in for Cython's pure-mode module")
     _SHIM.compiled = False
+    # directives given as decorators in the hot modules: no-ops interpreted
+    _SHIM.always_allow_keywords = lambda flag: lambda fn: fn
+    _SHIM.locals = lambda **types: lambda fn: fn
     sys.modules["cython"] = _SHIM
 
 

@@ -32,8 +32,8 @@ import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
 from greenlet import getcurrent
 
 from ._runtime import config as _config
-from ._runtime.proc import _Worker, gopark_commit
-from ._runtime.runtime2 import (K_G, RUNNABLE, SG_CLAIMED, SG_WAITING, W_CHAN_RECV,
+from ._runtime.proc import P, _Worker, gopark_commit
+from ._runtime.runtime2 import (K_G, RUNNABLE, GoroutineCore, SG_CLAIMED, SG_WAITING, W_CHAN_RECV,
                                 W_CHAN_SEND, WAITING, Sudog)
 from ._runtime.sema import (COMPACT_MIN, WaitQ, ablock, block, caller_goroutine, check_timeout,
                             is_live,
@@ -156,6 +156,7 @@ class ChanCore:
     # between "# inline REF(ARGS)" and "# inline end" markers;
     # tests/test_inline_copies.py checks each copy against REF's AST.
 
+    @cython.locals(sg=Sudog, g=GoroutineCore, p=P)
     def send(self, value: Any, timeout: float | None = None) -> None:
         """Send ``value``; blocks until a receiver takes it or there is room.
 
@@ -391,6 +392,7 @@ class ChanCore:
             return r
         return self._recv_wait(timeout, "Chan.recv_ok()", "ch.arecv_ok()")
 
+    @cython.locals(sg=Sudog, g=GoroutineCore, p=P)
     def recv(self, timeout: float | None = None) -> Any:
         """Receive a value; blocks until one arrives. Closed and drained ->
         ``Closed``; not in time -> ``TimeoutError``."""

@@ -87,7 +87,7 @@ def run(main: Any, *args: Any, procs: int | None = None,  # type: ignore[misc]
         # return a coroutine, so call it here, once, and run that. A lambda
         # returning a coroutine cannot be told apart before it is called: it
         # runs as the main goroutine, which awaits what it returns on this
-        # loop (P.worker_main), with the same result.
+        # loop (proc.worker_main), with the same result.
         main = main(*args, **kwargs)
         args, kwargs = (), {}
         if not asyncio.iscoroutine(main):
@@ -429,7 +429,7 @@ def call_fn(fn: Callable[..., Any], args: tuple[Any, ...],
             kwargs: dict[str, Any] | None) -> Any:
     """``fn(*args, **kwargs)`` in a goroutine; a coroutine it returns is
     awaited there (for the wrappers of ``WaitGroup.go`` and ``Group.go``,
-    which must see its outcome; ``go`` itself gets this from P.worker_main)."""
+    which must see its outcome; ``go`` itself gets this from proc.worker_main)."""
     r = fn(*args, **kwargs) if kwargs else fn(*args)
     if r is not None and proc.is_coroutine_type(type(r)):
         r = await_(r)

@@ -25,8 +25,8 @@ cdef class P(LocalQueues):
     cdef public object thread, wake_handle, wake_deadline, nsteals, batch_t0, batch_tick, curg
     cdef public long budget
 
-    @cython.locals(g=GoroutineCore, nxt=GoroutineCore, glet=object, sched=Sched)
-    cpdef worker_main(self, g)
+    @cython.locals(g=GoroutineCore, nxt=GoroutineCore, sched=Sched)
+    cdef goexit(self, g, glet)
 
 cdef class Sched:
     cdef public object lock, globalq, nprocs, allp, retired, idle, nforeign

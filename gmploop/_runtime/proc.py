@@ -114,7 +114,7 @@ from .runq import (LocalQueues, globrunqget, runqget, runqget_exit,
                    runqget_fair, runqsteal)
 from . import runtime2
 from .runtime2 import (DEAD, RUNNABLE, RUNNING, WAITING, W_GOSCHED, W_SLEEP,
-                       Canceled, Goroutine)
+                       Canceled, Goroutine, GoroutineCore)
 from .timers import Timer, TimerHeap
 
 import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
@@ -301,7 +301,7 @@ class P(LocalQueues):
                     if gfree:
                         nxt = _switch(gfree.pop(), nxt)
                     else:
-                        w = _Worker(self.worker_main, self.sched_glet)
+                        w = _Worker(worker_main, self.sched_glet)
                         w.p = self
                         w.g = None  # type: ignore[assignment]  # idle, see _Worker
                         nxt = _switch(w, nxt)
@@ -358,101 +358,61 @@ class P(LocalQueues):
 
     # -- the goroutine's side ------------------------------------------------
 
-    def worker_main(self, g: Goroutine[Any]) -> Any:
-        """Body of every worker greenlet: run goroutines until the P retires it."""
-        glet: _Worker = getcurrent()
+    def goexit(self, g: Goroutine[Any], glet: _Worker) -> Goroutine[Any] | tuple[Any]:
+        """Goroutine ``g`` on worker ``glet`` has ended (Go's goexit0): return
+        the next goroutine to run on this greenlet, or ``(nxt,)`` when the
+        greenlet ends, handing ``nxt`` (or None) to the scheduler greenlet.
+        In between, an idle greenlet waits here on the P's free list."""
         sched = self.sched
-        gfree = self.gfree
-        globalq = sched.globalq
-        while True:
-            g.glet = glet
-            g.p = self
-            g.status = RUNNING
-            glet.g = g
-            self.curg = g
-            # Its own contextvars context (None: a fresh empty one), never
-            # the previous goroutine's on this greenlet. Cheaper than
-            # ctx.run(fn) and keeps the fixed-arity calls below.
-            glet.gr_context = g.ctx
-            try:
-                # Fixed-arity calls let CPython 3.11+ run the goroutine's
-                # Python function in the same C frame (CALL is inlined,
-                # CALL_FUNCTION_EX is not): less C stack for the greenlet to
-                # save when it parks, so less memory per parked goroutine.
-                args = g.args
-                if g.kwargs:
-                    g.result = g.fn(*args, **g.kwargs)
-                elif not args:
-                    g.result = g.fn()
-                elif len(args) == 1:
-                    g.result = g.fn(args[0])
-                elif len(args) == 2:
-                    g.result = g.fn(args[0], args[1])
-                else:
-                    g.result = g.fn(*args)
-                r = g.result
-                if r is not None and is_coroutine_type(type(r)):
-                    # fn returned a coroutine (an async def, a partial or a
-                    # lambda of one): await it on the runtime's loop on the
-                    # goroutine's behalf, as await_ does (docs/api.md,
-                    # "Coroutine functions"). The only cost on the hot
-                    # path is the test.
-                    g.result = None
-                    g.result = run_coroutine(r)
-            except BaseException as e:  # noqa: BLE001 - goroutine boundary
-                if sched.dead:
-                    raise  # the runtime is gone: unwind (GreenletExit)
-                g.exc = e
-            glet.g = None  # type: ignore[assignment]  # idle, see _Worker
-            # goexit, inlined (hot: every goroutine ends here)
-            g.fn = g.args = g.kwargs = g.ctx = None  # type: ignore[assignment]  # dead: drop them
-            g.status = DEAD
-            self.nexited += 1
-            if g.tracked:
-                self.allgs.discard(g)
-            if g.joinq is not None:
-                _sema.wake_joiners(g)
-            if g.exc is not None or g is sched.main_g:
-                # g is the goroutine that just ended; the checker widens this
-                # loop's g with every value it takes (a switch's Any, nxt).
-                self.goexit_slow(g)  # type: ignore[arg-type]
-            self.budget -= 1
-            if self.budget > 0 and not sched.dead:
-                # inline gmploop._runtime.runq.runqget_exit(self, globalq) -> nxt
-                if self.inbox:
-                    self.drain_inbox()
-                self.schedtick += 1
-                nxt = None
-                if self.schedtick % GLOBAL_CHECK_TICKS == 0:
-                    nxt = runqget_fair(self, globalq)
+        glet.g = None  # type: ignore[assignment]  # idle, see _Worker
+        # goexit, inlined (hot: every goroutine ends here)
+        g.fn = g.args = g.kwargs = g.ctx = None  # type: ignore[assignment]  # dead: drop them
+        g.status = DEAD
+        self.nexited += 1
+        if g.tracked:
+            self.allgs.discard(g)
+        if g.joinq is not None:
+            _sema.wake_joiners(g)
+        if g.exc is not None or g is sched.main_g:
+            self.goexit_slow(g)
+        self.budget -= 1
+        if self.budget > 0 and not sched.dead:
+            # inline gmploop._runtime.runq.runqget_exit(self, sched.globalq) -> nxt
+            if self.inbox:
+                self.drain_inbox()
+            self.schedtick += 1
+            nxt = None
+            if self.schedtick % GLOBAL_CHECK_TICKS == 0:
+                nxt = runqget_fair(self, sched.globalq)
+            if nxt is None:
+                if self.newq:
+                    try:
+                        nxt = self.newq.pop()
+                    except IndexError:  # a thief took the last one meanwhile
+                        pass
                 if nxt is None:
-                    if self.newq:
-                        try:
-                            nxt = self.newq.pop()
-                        except IndexError:  # a thief took the last one meanwhile
-                            pass
-                    if nxt is None:
-                        nxt = self.runnext
-                        if nxt is not None:
-                            self.runnext = None
-                        elif self.runq:
-                            nxt = self.runq.popleft()
-                # inline end
-                if nxt is not None and nxt.glet is None:
-                    g = nxt  # run the unstarted goroutine inline: no switch
-                    self.nreused += 1
-                    continue
-            else:
-                nxt = None
-            if len(gfree) >= GFREE_CAP or sched.dead:
-                return nxt  # this greenlet ends; its parent, the scheduler, goes on
-            glet.gr_context = None  # an idle greenlet keeps no context alive
-            gfree.append(glet)
-            if nxt is not None:
-                g = _switch0(nxt.glet)
-            else:
-                g = _switch(self.sched_glet, None)
-            self.nreused += 1  # back from the free list with a new goroutine
+                    nxt = self.runnext
+                    if nxt is not None:
+                        self.runnext = None
+                    elif self.runq:
+                        nxt = self.runq.popleft()
+            # inline end
+            if nxt is not None and nxt.glet is None:
+                self.nreused += 1
+                return nxt  # run the unstarted goroutine inline: no switch
+        else:
+            nxt = None
+        gfree = self.gfree
+        if len(gfree) >= GFREE_CAP or sched.dead:
+            return (nxt,)
+        glet.gr_context = None  # an idle greenlet keeps no context alive
+        gfree.append(glet)
+        if nxt is not None:
+            ng: Goroutine[Any] = _switch0(nxt.glet)
+        else:
+            ng = _switch(self.sched_glet, None)
+        self.nreused += 1  # back from the free list with a new goroutine
+        return ng
 
     def goexit_slow(self, g: Goroutine[Any]) -> None:
         """The rare end of a goroutine: the main one, or one that raised."""
@@ -522,6 +482,63 @@ def recheck_dead() -> None:
         if (s.detect_deadlock and s.main_g is not None and not s.dead
                 and s.deadlock is None and len(s.idle) >= len(s.allp)):
             s.allp[0].notify()
+
+
+# The run function of every worker greenlet (P.run_batch creates them). A
+# plain function, not a bound method, called only by greenlet, positionally:
+# compiled, a def (no C entry point or override check) taking one argument
+# (METH_O, no keyword parsing). Whatever lies under a goroutine's own frames
+# is saved with its stack whenever it parks, so this is kept small: less
+# memory per parked goroutine. Its end is ``P.goexit``.
+@cython.always_allow_keywords(False)
+@cython.locals(g=GoroutineCore, p=P)
+def worker_main(g: Goroutine[Any]) -> Any:
+    """Body of every worker greenlet: run goroutines until its P retires it."""
+    glet: _Worker = getcurrent()
+    p = glet.p
+    while True:
+        g.glet = glet
+        g.p = p
+        g.status = RUNNING
+        glet.g = g
+        p.curg = g
+        # Its own contextvars context (None: a fresh empty one), never
+        # the previous goroutine's on this greenlet. Cheaper than
+        # ctx.run(fn) and keeps the fixed-arity calls below.
+        glet.gr_context = g.ctx
+        try:
+            # Fixed-arity calls let CPython 3.11+ run the goroutine's
+            # Python function in the same C frame (CALL is inlined,
+            # CALL_FUNCTION_EX is not): less C stack for the greenlet to
+            # save when it parks, so less memory per parked goroutine.
+            args = g.args
+            if g.kwargs:
+                g.result = g.fn(*args, **g.kwargs)
+            elif not args:
+                g.result = g.fn()
+            elif len(args) == 1:
+                g.result = g.fn(args[0])
+            elif len(args) == 2:
+                g.result = g.fn(args[0], args[1])
+            else:
+                g.result = g.fn(*args)
+            r = g.result
+            if r is not None and is_coroutine_type(type(r)):
+                # fn returned a coroutine (an async def, a partial or a
+                # lambda of one): await it on the runtime's loop on the
+                # goroutine's behalf, as await_ does (docs/api.md,
+                # "Coroutine functions"). The only cost on the hot
+                # path is the test.
+                g.result = None
+                g.result = run_coroutine(r)
+        except BaseException as e:  # noqa: BLE001 - goroutine boundary
+            g.exc = e
+        if g.exc is not None and p.sched.dead:
+            raise g.exc  # the runtime is gone: unwind (GreenletExit)
+        nxt = p.goexit(g, glet)
+        if isinstance(nxt, tuple):
+            return nxt[0]  # this greenlet ends; its parent, the scheduler, goes on
+        g = nxt
 
 
 class Sched:
@@ -1004,25 +1021,30 @@ def gopark_commit(g: Goroutine[Any]) -> Any:
         p.allgs.add(g)
     p.budget -= 1
     if p.budget > 0:
-        # inline gmploop._runtime.runq.runqget(p, sched.globalq) -> nxt
-        if p.inbox:
-            p.drain_inbox()
-        p.schedtick += 1
-        nxt = None
-        if p.schedtick % GLOBAL_CHECK_TICKS == 0:
-            nxt = runqget_fair(p, sched.globalq)
-        if nxt is None:
-            nxt = p.runnext
-            if nxt is not None:
-                p.runnext = None
-            elif p.runq:
-                nxt = p.runq.popleft()
-            elif p.newq:
-                try:
-                    nxt = p.newq.pop()
-                except IndexError:  # a thief took the last one meanwhile
-                    pass
-        # inline end
+        if cython.compiled:
+            # a C call: runqget's frame is gone before the switch below,
+            # so it is not saved with every parked goroutine's stack
+            nxt = runqget(p, sched.globalq)
+        else:
+            # inline gmploop._runtime.runq.runqget(p, sched.globalq) -> nxt
+            if p.inbox:
+                p.drain_inbox()
+            p.schedtick += 1
+            nxt = None
+            if p.schedtick % GLOBAL_CHECK_TICKS == 0:
+                nxt = runqget_fair(p, sched.globalq)
+            if nxt is None:
+                nxt = p.runnext
+                if nxt is not None:
+                    p.runnext = None
+                elif p.runq:
+                    nxt = p.runq.popleft()
+                elif p.newq:
+                    try:
+                        nxt = p.newq.pop()
+                    except IndexError:  # a thief took the last one meanwhile
+                        pass
+            # inline end
         # -- switch to it --
         if nxt is not None:
             ng = nxt.glet

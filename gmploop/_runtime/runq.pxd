@@ -3,3 +3,6 @@ cdef class LocalQueues:
     cdef public object newq, runq, runnext, inbox
     cdef public long schedtick
     cpdef drain_inbox(self)
+
+# Called from proc.py's compiled code as C functions (gopark_commit).
+cpdef runqget(LocalQueues pp, globalq)

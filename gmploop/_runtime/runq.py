@@ -113,8 +113,8 @@ def runqget(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[Any] |
 def runqget_exit(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[Any] | None:
     """Next goroutine after one returned: unstarted first (runs inline).
 
-    proc.P.worker_main inlines this (every goroutine's end), so it has one
-    exit: tests/test_inline_copies.py compares the copy with this body.
+    proc.P.goexit inlines this (every goroutine's end), so it has one exit:
+    tests/test_inline_copies.py compares the copy with this body.
     """
     if pp.inbox:
         pp.drain_inbox()

@@ -144,7 +144,7 @@ class GoroutineCore:
         # The contextvars.Context it runs in: a copy of its creator's, taken
         # at creation (as asyncio.create_task does); None when the creator's
         # was empty, and then it starts in a fresh empty one. Set by the
-        # creator (proc.snapshot_context); P.worker_main installs it as its
+        # creator (proc.snapshot_context); proc.worker_main installs it as its
         # greenlet's gr_context.
         self.ctx: Any = None
 

@@ -421,7 +421,7 @@ def _resolve_timeout(fut: asyncio.Future[Any]) -> None:
 
 
 # --------------------------------------------------------------------------
-# Joining goroutines (Goroutine.join / ajoin / await g; proc.P.worker_main
+# Joining goroutines (Goroutine.join / ajoin / await g; proc.worker_main
 # wakes the joiners when a goroutine ends)
 # --------------------------------------------------------------------------
 

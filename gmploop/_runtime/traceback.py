@@ -28,7 +28,7 @@ Approach
    RUNNING among ``P.curg`` (the goroutine the P started last: one store per
    goroutine) and ``allgs`` (a goroutine that runs again after a park is
    there); its stack is that thread's (``sys._current_frames``). (Reading
-   ``P.worker_main``'s local ``g`` off the thread's frames would need no
+   ``worker_main``'s local ``g`` off the thread's frames would need no
    store, but the compiled build's worker_main has no Python frame.) An
    unstarted one shows its function.
 3. "created by": go() keeps only the caller's code object, instruction offset
