@@ -39,6 +39,11 @@ from ._runtime.sema import (COMPACT_MIN, WaitQ, ablock, block, caller_goroutine,
                             is_live,
                             new_async_sudog, new_sudog, wake, wake_all, withdraw)
 
+if cython.compiled:  # deque calls as C calls (dequeops.pxd)
+    dq_init(deque)  # type: ignore[name-defined]  # noqa: F821
+else:
+    from ._runtime.dequeops import dq_append, dq_appendleft, dq_pop, dq_popleft
+
 
 class Closed(Exception):
     """Operation on a closed channel (Go's panics and ``ok == false``)."""
@@ -124,8 +129,8 @@ class ChanCore:
             v = sg.elem
         else:
             buf = self._buf
-            v = buf.popleft()
-            buf.append(sg.elem)
+            v = dq_popleft(buf)
+            dq_append(buf, sg.elem)
         sg.elem = None
         sg.success = True
         return v
@@ -172,11 +177,11 @@ class ChanCore:
         recvq = self.recvq
         if recvq:
             # inline gmploop._runtime.sema.WaitQ.claim_first(recvq) -> sg
-            sg = recvq.popleft()
+            sg = dq_popleft(recvq)
             if sg.state is SG_WAITING and sg.sel is None:
                 sg.state = SG_CLAIMED
             else:
-                recvq.appendleft(sg)
+                dq_appendleft(recvq, sg)
                 sg = recvq.dequeue()
             # inline end
             if sg is not None:
@@ -195,11 +200,11 @@ class ChanCore:
                         old = p.runnext
                         p.runnext = g
                         if old is not None:
-                            p.runq.append(old)
+                            dq_append(p.runq, old)
                         if p.sleeping:
                             p.notify()
                     else:
-                        p.inbox.append(g)
+                        dq_append(p.inbox, g)
                         p.notify()
                     # inline end
                 else:
@@ -207,7 +212,7 @@ class ChanCore:
                 return
         buf = self._buf
         if len(buf) < self._cap:
-            buf.append(value)
+            dq_append(buf, value)
             self._lock.release()
             return
         if timeout == 0:
@@ -261,7 +266,7 @@ class ChanCore:
                 wake(sg)
                 return True
         if len(self._buf) < self._cap:
-            self._buf.append(value)
+            dq_append(self._buf, value)
             self._lock.release()
             return True
         return False
@@ -311,8 +316,8 @@ class ChanCore:
                     v = sg.elem
                 else:
                     buf = self._buf
-                    v = buf.popleft()
-                    buf.append(sg.elem)
+                    v = dq_popleft(buf)
+                    dq_append(buf, sg.elem)
                 sg.elem = None
                 sg.success = True
                 # inline end
@@ -326,11 +331,11 @@ class ChanCore:
                         old = p.runnext
                         p.runnext = g
                         if old is not None:
-                            p.runq.append(old)
+                            dq_append(p.runq, old)
                         if p.sleeping:
                             p.notify()
                     else:
-                        p.inbox.append(g)
+                        dq_append(p.inbox, g)
                         p.notify()
                     # inline end
                 else:
@@ -338,7 +343,7 @@ class ChanCore:
                 return v, True
         buf = self._buf
         if buf:
-            v = buf.popleft()
+            v = dq_popleft(buf)
             self._lock.release()
             return v, True
         if self._closed:
@@ -402,7 +407,7 @@ class ChanCore:
         if not self.sendq:
             buf = self._buf
             if buf:
-                v = buf.popleft()
+                v = dq_popleft(buf)
                 self._lock.release()
                 return v
             if timeout is None and not self._closed:
@@ -423,7 +428,7 @@ class ChanCore:
                     g.waitobj = self  # what a cancellation withdraws (proc.py)
                     q = self.recvq
                     # inline gmploop._runtime.sema.WaitQ.enqueue(q, sg)
-                    q.append(sg)
+                    dq_append(q, sg)
                     if len(q) > COMPACT_MIN:
                         q._maybe_compact()
                     # inline end

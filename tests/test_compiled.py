@@ -59,10 +59,39 @@ def test_pxd_fields_match_slots(where):
     assert pxd_fields(*where) == slots
 
 
+#: .pxd files of no module of their own: C helpers the hot modules cimport
+#: (their .py gives the same names to the pure build).
+HEADER_PXDS = {"gmploop._runtime.dequeops"}
+
+
 def test_every_pxd_belongs_to_a_hot_module():
     pxds = {str(p.relative_to(PKG.parent))[:-4].replace(os.sep, ".")
             for p in PKG.rglob("*.pxd")}
-    assert pxds <= set(_build.HOT)
+    assert pxds - HEADER_PXDS <= set(_build.HOT)
+    assert not HEADER_PXDS & set(_build.HOT)
+    for name in HEADER_PXDS:
+        text = (PKG.parent / (name.replace(".", os.sep) + ".pxd")).read_text()
+        # declarations of C code only: nothing a module would have to define
+        assert "cdef class" not in text and "cpdef" not in text
+
+
+def test_dequeops_are_the_deque_methods():
+    # The pure build's names (the compiled build's C calls run in every test
+    # that sends, receives or schedules).
+    from collections import deque
+
+    from gmploop._runtime import dequeops as dq
+    from gmploop._runtime.sema import WaitQ
+    for q in (deque(), WaitQ()):
+        dq.dq_append(q, 1)
+        dq.dq_append(q, 2)
+        dq.dq_appendleft(q, 0)
+        assert list(q) == [0, 1, 2]
+        assert dq.dq_popleft(q) == 0 and dq.dq_pop(q) == 2 and dq.dq_pop(q) == 1
+        with pytest.raises(IndexError):
+            dq.dq_popleft(q)
+        with pytest.raises(IndexError):
+            dq.dq_pop(q)
 
 
 def test_hot_modules_are_in_setup():

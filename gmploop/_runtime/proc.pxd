@@ -1,4 +1,5 @@
 # The compiled build's view of proc.py (docs/internals.md, "The compiled hot path").
+from gmploop._runtime.dequeops cimport dq_init, dq_append, dq_appendleft, dq_popleft, dq_pop
 cimport cython
 from gmploop._runtime.runq cimport LocalQueues
 from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog

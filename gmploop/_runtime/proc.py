@@ -119,6 +119,11 @@ from .timers import Timer, TimerHeap
 
 import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
 
+if cython.compiled:  # deque calls as C calls (dequeops.pxd)
+    dq_init(deque)  # type: ignore[name-defined]  # noqa: F821
+else:
+    from .dequeops import dq_append, dq_appendleft, dq_pop, dq_popleft
+
 try:  # uvloop where it installs; the stdlib loop otherwise (README, "Dependencies").
     import uvloop as _uvloop
 except ImportError:  # pragma: no cover - exercised where uvloop is missing
@@ -387,7 +392,7 @@ class P(LocalQueues):
             if nxt is None:
                 if self.newq:
                     try:
-                        nxt = self.newq.pop()
+                        nxt = dq_pop(self.newq)
                     except IndexError:  # a thief took the last one meanwhile
                         pass
                 if nxt is None:
@@ -395,7 +400,7 @@ class P(LocalQueues):
                     if nxt is not None:
                         self.runnext = None
                     elif self.runq:
-                        nxt = self.runq.popleft()
+                        nxt = dq_popleft(self.runq)
             # inline end
             if nxt is not None and nxt.glet is None:
                 self.nreused += 1
@@ -1038,10 +1043,10 @@ def gopark_commit(g: Goroutine[Any]) -> Any:
                 if nxt is not None:
                     p.runnext = None
                 elif p.runq:
-                    nxt = p.runq.popleft()
+                    nxt = dq_popleft(p.runq)
                 elif p.newq:
                     try:
-                        nxt = p.newq.pop()
+                        nxt = dq_pop(p.newq)
                     except IndexError:  # a thief took the last one meanwhile
                         pass
             # inline end
@@ -1170,11 +1175,11 @@ def goready(g: Goroutine[Any]) -> None:
         old = p.runnext
         p.runnext = g
         if old is not None:
-            p.runq.append(old)
+            dq_append(p.runq, old)
         if p.sleeping:
             p.notify()
     else:
-        p.inbox.append(g)
+        dq_append(p.inbox, g)
         p.notify()
 
 
@@ -1197,7 +1202,7 @@ def gosched() -> None:
     g.waitreason = W_GOSCHED
     p.budget -= 1
     nxt = runqget_exit(p, p.sched.globalq) if p.budget > 0 else None
-    p.runq.append(g)
+    dq_append(p.runq, g)
     if nxt is None:
         _switch(p.sched_glet, None)
     elif nxt.glet is None:

@@ -1,4 +1,5 @@
 # The compiled build's view of runq.py (docs/internals.md, "The compiled hot path").
+from gmploop._runtime.dequeops cimport dq_init, dq_append, dq_appendleft, dq_popleft, dq_pop
 cdef class LocalQueues:
     cdef public object newq, runq, runnext, inbox
     cdef public long schedtick

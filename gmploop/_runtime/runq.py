@@ -54,6 +54,13 @@ from typing import TYPE_CHECKING, Any
 
 from .config import GLOBAL_CHECK_TICKS
 
+import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
+
+if cython.compiled:  # deque calls as C calls (dequeops.pxd)
+    dq_init(deque)  # type: ignore[name-defined]  # noqa: F821
+else:
+    from .dequeops import dq_append, dq_appendleft, dq_pop, dq_popleft
+
 if TYPE_CHECKING:
     from .runtime2 import Goroutine
 
@@ -79,7 +86,7 @@ class LocalQueues:
         runq = self.runq
         try:
             while True:
-                runq.append(inbox.popleft())
+                dq_append(runq, dq_popleft(inbox))
         except IndexError:
             pass
 
@@ -101,10 +108,10 @@ def runqget(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[Any] |
         if nxt is not None:
             pp.runnext = None
         elif pp.runq:
-            nxt = pp.runq.popleft()
+            nxt = dq_popleft(pp.runq)
         elif pp.newq:
             try:
-                nxt = pp.newq.pop()
+                nxt = dq_pop(pp.newq)
             except IndexError:  # a thief took the last one meanwhile
                 pass
     return nxt
@@ -125,7 +132,7 @@ def runqget_exit(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[A
     if nxt is None:
         if pp.newq:
             try:
-                nxt = pp.newq.pop()
+                nxt = dq_pop(pp.newq)
             except IndexError:  # a thief took the last one meanwhile
                 pass
         if nxt is None:
@@ -133,7 +140,7 @@ def runqget_exit(pp: LocalQueues, globalq: deque[Goroutine[Any]]) -> Goroutine[A
             if nxt is not None:
                 pp.runnext = None
             elif pp.runq:
-                nxt = pp.runq.popleft()
+                nxt = dq_popleft(pp.runq)
     return nxt
 
 

@@ -56,6 +56,13 @@ from . import runtime2
 from .runtime2 import (DEAD, K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
                        SG_WAITING, W_JOIN, WAITING, Goroutine, SelectDone, Sudog)
 
+import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
+
+if cython.compiled:  # deque calls as C calls (dequeops.pxd)
+    dq_init(deque)  # type: ignore[name-defined]  # noqa: F821
+else:
+    from .dequeops import dq_append, dq_appendleft, dq_pop, dq_popleft
+
 
 #: Wait queues shorter than this are never compacted (see WaitQ).
 COMPACT_MIN = 32
@@ -77,7 +84,7 @@ class WaitQ(deque[Sudog]):
 
     def enqueue(self, sg: Sudog) -> None:
         """Publish ``sg`` (caller holds the queue's lock)."""
-        self.append(sg)
+        dq_append(self, sg)
         if len(self) > COMPACT_MIN:
             self._maybe_compact()
 
@@ -94,7 +101,7 @@ class WaitQ(deque[Sudog]):
     def dequeue(self) -> Sudog | None:
         """Pop and claim the first live waiter (caller holds the lock)."""
         while self:
-            sg = self.popleft()
+            sg = dq_popleft(self)
             if sg.state is SG_WAITING:
                 sel = sg.sel
                 if sel is None or sel.claim(sg):
@@ -105,7 +112,7 @@ class WaitQ(deque[Sudog]):
     def enqueue_front(self, sg: Sudog) -> None:
         """Publish ``sg`` at the head (a woken Mutex waiter that lost the race
         goes back first, mutex.go's LIFO requeue)."""
-        self.appendleft(sg)
+        dq_appendleft(self, sg)
 
     def take_back(self, sg: Sudog, front: bool) -> None:
         """The waiter itself completes the wait it just published (it got what
@@ -113,20 +120,20 @@ class WaitQ(deque[Sudog]):
         one enqueued (``front``: the first), and mark it claimed, so that it
         is off the queue and reusable. Caller holds the lock."""
         if front:
-            taken = self.popleft()
+            taken = dq_popleft(self)
         else:
-            taken = self.pop()
+            taken = dq_pop(self)
         assert taken is sg
         sg.state = SG_CLAIMED
 
     def claim_first(self) -> Sudog | None:
         """``dequeue()`` of a non-empty queue, quick when its head is a plain
         live waiter (the common case; hot paths inline this)."""
-        sg = self.popleft()
+        sg = dq_popleft(self)
         if sg.state is SG_WAITING and sg.sel is None:
             sg.state = SG_CLAIMED
         else:
-            self.appendleft(sg)
+            dq_appendleft(self, sg)
             sg = self.dequeue()
         return sg
 
