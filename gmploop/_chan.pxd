@@ -26,3 +26,6 @@ cdef class ChanCore:
 cpdef lock_all(list lockorder)
 @cython.locals(c=ChanCore)
 cpdef unlock_all(list lockorder)
+
+# runtime2's waiter kind, as a C int (Sudog.kind is one): a C comparison
+cdef int K_G

@@ -45,6 +45,7 @@ def pxd_fields(pxd: str, cls: str) -> set[str]:
     assert m, f"{pxd} declares no cdef class {cls}"
     names: set[str] = set()
     for line in m.group(1).splitlines():
+        line = line.split("#")[0].rstrip()
         d = re.match(r"\s+cdef\s+(?:public\s+|readonly\s+)?[\w.]+\s+([\w, ]+)$", line)
         if d:
             names.update(n.strip() for n in d.group(1).split(","))

@@ -1,7 +1,7 @@
 # The compiled build's view of proc.py (docs/internals.md, "The compiled hot path").
 from gmploop._runtime.dequeops cimport dq_init, dq_append, dq_appendleft, dq_popleft, dq_pop
 cimport cython
-from gmploop._runtime.runq cimport LocalQueues
+from gmploop._runtime.runq cimport LocalQueues, runqget
 from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
 
 # greenlet's C API (greenlet/greenlet.h, found by setup.py beside the installed
@@ -42,3 +42,6 @@ cpdef gopark_commit(GoroutineCore g)
 
 @cython.locals(p=P)
 cpdef goready(GoroutineCore g)
+
+# config values read in the hot paths, as C longs (C arithmetic)
+cdef long GLOBAL_CHECK_TICKS

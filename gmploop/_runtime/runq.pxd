@@ -7,3 +7,6 @@ cdef class LocalQueues:
 
 # Called from proc.py's compiled code as C functions (gopark_commit).
 cpdef runqget(LocalQueues pp, globalq)
+
+# config's value, as a C long (C arithmetic)
+cdef long GLOBAL_CHECK_TICKS

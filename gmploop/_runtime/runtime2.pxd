@@ -10,5 +10,6 @@ cdef class GoroutineCore:
     cdef object __weakref__
 
 cdef class Sudog:
-    cdef public object kind, g, elem, sel, idx, state, lock, fut, loop
+    cdef public int kind  # K_G, K_THREAD or K_FUTURE
+    cdef public object g, elem, sel, idx, state, lock, fut, loop
     cdef public bint ok, success
