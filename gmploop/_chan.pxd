@@ -1,5 +1,6 @@
 # The compiled build's view of _chan.py (docs/internals.md, "The compiled hot path").
 from gmploop._runtime.dequeops cimport dq_init, dq_append, dq_appendleft, dq_popleft, dq_pop
+from gmploop._runtime.capi cimport PyGreenlet_Import, getcurrent, get_ident
 cimport cython
 from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
 from gmploop._runtime.proc cimport P, gopark_commit

@@ -24,24 +24,28 @@ sender (``Closed``). Buffered values are still delivered after close.
 from __future__ import annotations
 
 import asyncio
-from _thread import allocate_lock, get_ident
+from _thread import allocate_lock
 from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterator, TypeVar
 
 import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
-from greenlet import getcurrent
 
 from ._runtime import config as _config
-from ._runtime.proc import P, _Worker, gopark_commit
+from ._runtime.proc import P, gopark_commit
 from ._runtime.runtime2 import (K_G, RUNNABLE, GoroutineCore, SG_CLAIMED, SG_WAITING, W_CHAN_RECV,
                                 W_CHAN_SEND, WAITING, Sudog)
 from ._runtime.sema import (COMPACT_MIN, WaitQ, ablock, block, caller_goroutine, check_timeout,
                             is_live,
                             new_async_sudog, new_sudog, wake, wake_all, withdraw)
 
-if cython.compiled:  # deque calls as C calls (dequeops.pxd)
+if cython.compiled:  # deque and greenlet calls as C calls (dequeops.pxd, capi.pxd)
     dq_init(deque)  # type: ignore[name-defined]  # noqa: F821
+    PyGreenlet_Import()  # type: ignore[name-defined]  # noqa: F821
 else:
+    from _thread import get_ident
+
+    from greenlet import getcurrent
+
     from ._runtime.dequeops import dq_append, dq_appendleft, dq_pop, dq_popleft
 
 
@@ -218,9 +222,8 @@ class ChanCore:
         if timeout == 0:
             self._lock.release()
             raise TimeoutError("send timed out")
-        cur = getcurrent()
-        if type(cur) is _Worker and timeout is None:
-            g = cur.g
+        g = getattr(getcurrent(), "_gmp_g", None)  # the goroutine, if on one
+        if g is not None and timeout is None:
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_SEND) -> sg
             sg = g.sudog
             if sg is None or sg.state is not SG_CLAIMED:
@@ -357,9 +360,8 @@ class ChanCore:
         if timeout == 0:
             self._lock.release()
             raise TimeoutError("receive timed out")
-        cur = getcurrent()
-        if type(cur) is _Worker and timeout is None:
-            g = cur.g
+        g = getattr(getcurrent(), "_gmp_g", None)  # the goroutine, if on one
+        if g is not None and timeout is None:
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
             sg = g.sudog
             if sg is None or sg.state is not SG_CLAIMED:
@@ -411,10 +413,9 @@ class ChanCore:
                 self._lock.release()
                 return v
             if timeout is None and not self._closed:
-                cur = getcurrent()
-                if type(cur) is _Worker:
+                g = getattr(getcurrent(), "_gmp_g", None)
+                if g is not None:
                     # Park at once (the _recv_wait goroutine path, inlined).
-                    g = cur.g
                     # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
                     sg = g.sudog
                     if sg is None or sg.state is not SG_CLAIMED:

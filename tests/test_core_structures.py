@@ -89,7 +89,7 @@ def test_runnext_runs_before_runq_and_kicks_older_to_tail():
 
 def test_ready_from_another_thread_goes_to_inbox_and_wakes_the_owner():
     pp = FakeP()
-    pp.tid = -1  # owned by some other thread
+    pp.tid = get_ident() + 1  # owned by some other thread (an ident is unsigned)
     woken = []
     pp.notify = lambda: woken.append(True)
     a, b = gs("g", 2)

@@ -4,15 +4,8 @@ cimport cython
 from gmploop._runtime.runq cimport LocalQueues, runqget
 from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
 
-# greenlet's C API (greenlet/greenlet.h, found by setup.py beside the installed
-# greenlet package): a switch is one C call into greenlet, without the method
-# lookup and argument tuple parsing of ``glet.switch(x)``, and with two fewer
-# C frames under every parked goroutine (less stack for greenlet to save).
-cdef extern from "greenlet/greenlet.h":
-    ctypedef struct PyGreenlet
-    object PyGreenlet_Switch(PyGreenlet* g, object args, void* kwargs)
-    object PyGreenlet_Switch0 "PyGreenlet_Switch" (PyGreenlet* g, void* args, void* kwargs)
-    void PyGreenlet_Import() except *
+from gmploop._runtime.capi cimport (PyGreenlet, PyGreenlet_Switch, PyGreenlet_Switch0,
+                                   PyGreenlet_Import, getcurrent, get_ident)
 
 cdef object _switch(object glet, object arg)
 cdef object _switch0(object glet)
@@ -20,11 +13,12 @@ cdef object _switch0(object glet)
 cdef class Sched
 
 cdef class P(LocalQueues):
-    cdef public object id, sched, loop, tid, sched_glet, gfree, timers, lock
+    cdef public object id, sched, loop, sched_glet, gfree, timers, lock
     cdef public object sleeping, in_batch, allgs, ncreated, nexited, nreused
     cdef public object idle, stuck, sm_tick, sm_since, sm_reported, retiring
     cdef public object thread, wake_handle, wake_deadline, nsteals, batch_t0, batch_tick, curg
     cdef public long budget
+    cdef public unsigned long tid  # the M's thread ident (get_ident), 0 before it starts
 
     @cython.locals(g=GoroutineCore, nxt=GoroutineCore, sched=Sched)
     cdef goexit(self, g, glet)

@@ -11,5 +11,6 @@ cdef class GoroutineCore:
 
 cdef class Sudog:
     cdef public int kind  # K_G, K_THREAD or K_FUTURE
-    cdef public object g, elem, sel, idx, state, lock, fut, loop
+    cdef public GoroutineCore g  # K_G's goroutine, else None
+    cdef public object elem, sel, idx, state, lock, fut, loop
     cdef public bint ok, success

@@ -1,0 +1,35 @@
+# C APIs the compiled hot modules call directly (docs/internals.md, "The
+# compiled hot path"): greenlet's (greenlet/greenlet.h, found by setup.py
+# beside the installed greenlet package) and CPython's thread identity. The
+# names match what the .py files import, so interpreted they are greenlet's
+# and _thread's own functions. A module that cimports these says
+# ``if cython.compiled: PyGreenlet_Import()`` once (the API table is per C
+# file).
+
+# A switch is one C call into greenlet, without the method lookup and the
+# argument tuple parsing of ``glet.switch(x)``, and with two C frames fewer
+# under every parked goroutine (less stack for greenlet to save).
+cdef extern from "greenlet/greenlet.h":
+    ctypedef struct PyGreenlet
+    object PyGreenlet_Switch(PyGreenlet* g, object args, void* kwargs)
+    object PyGreenlet_Switch0 "PyGreenlet_Switch" (PyGreenlet* g, void* args, void* kwargs)
+    void PyGreenlet_Import() except *
+
+cdef extern from *:
+    """
+    /* greenlet.getcurrent(); greenlet's C function returns NULL without an
+       error once the interpreter is finalizing: None then, which no caller
+       takes for a goroutine's greenlet. */
+    static inline PyObject *__gmp_getcurrent(void) {
+        PyObject *cur = (PyObject *)PyGreenlet_GetCurrent();
+        if (cur == NULL && !PyErr_Occurred()) {
+            Py_INCREF(Py_None);
+            return Py_None;
+        }
+        return cur;
+    }
+    """
+    object getcurrent "__gmp_getcurrent" ()
+
+cdef extern from "pythread.h":
+    unsigned long get_ident "PyThread_get_thread_ident" ()
