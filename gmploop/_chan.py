@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterato
 import cython  # compiled: Cython's own; pure: gmploop._build's stand-in
 
 from ._runtime import config as _config
-from ._runtime.proc import P, gopark_commit
+from ._runtime.proc import P, _Worker, gopark_commit
 from ._runtime.runtime2 import (K_G, RUNNABLE, GoroutineCore, SG_CLAIMED, SG_WAITING, W_CHAN_RECV,
                                 W_CHAN_SEND, WAITING, Sudog)
 from ._runtime.sema import (COMPACT_MIN, WaitQ, ablock, block, caller_goroutine, check_timeout,
@@ -222,8 +222,9 @@ class ChanCore:
         if timeout == 0:
             self._lock.release()
             raise TimeoutError("send timed out")
-        g = getattr(getcurrent(), "_gmp_g", None)  # the goroutine, if on one
-        if g is not None and timeout is None:
+        cur = getcurrent()
+        if type(cur) is _Worker and timeout is None:
+            g = cur.g
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_SEND) -> sg
             sg = g.sudog
             if sg is None or sg.state is not SG_CLAIMED:
@@ -360,8 +361,9 @@ class ChanCore:
         if timeout == 0:
             self._lock.release()
             raise TimeoutError("receive timed out")
-        g = getattr(getcurrent(), "_gmp_g", None)  # the goroutine, if on one
-        if g is not None and timeout is None:
+        cur = getcurrent()
+        if type(cur) is _Worker and timeout is None:
+            g = cur.g
             # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
             sg = g.sudog
             if sg is None or sg.state is not SG_CLAIMED:
@@ -413,9 +415,10 @@ class ChanCore:
                 self._lock.release()
                 return v
             if timeout is None and not self._closed:
-                g = getattr(getcurrent(), "_gmp_g", None)
-                if g is not None:
+                cur = getcurrent()
+                if type(cur) is _Worker:
                     # Park at once (the _recv_wait goroutine path, inlined).
+                    g = cur.g
                     # inline gmploop._runtime.sema.acquire_sudog(g, W_CHAN_RECV) -> sg
                     sg = g.sudog
                     if sg is None or sg.state is not SG_CLAIMED:

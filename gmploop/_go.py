@@ -19,7 +19,7 @@ from . import _build
 from ._loop import GMPEventLoop, active_sched, check_procs
 from ._runtime import proc, traceback as _traceback
 from ._runtime.config import FREE_THREADED
-from ._runtime.proc import (Deadlock, Sched, _next_goid,
+from ._runtime.proc import (Deadlock, Sched, _next_goid, _Worker,
                             _get_running_loop, current_p, getg, goready,
                             gopark_commit, gopark_prepare, snapshot_context,
                             take_cancel)
@@ -228,19 +228,18 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
     returns a coroutine, the goroutine awaits it on the runtime's event loop
     (as ``await_`` does) and its result is the coroutine's."""
     cur = getcurrent()
-    me = getattr(cur, "_gmp_g", None)  # the calling goroutine (proc.py: worker greenlets)
-    if me is not None and callable(fn):
+    if type(cur) is _Worker and callable(fn):
         # From a goroutine (hot: fan-out, skynet): Sched.newproc's P path.
-        p = cur._gmp_p
+        p = cur.p
         c = cur.gr_context  # the creator's context (proc.snapshot_context)
         f = _getframe(1)  # the go statement, for "created by" (Goroutine.go_code)
-        # inline gmploop._runtime.proc.newproc_p(p, fn, args, kwargs, c, f.f_code, f.f_lasti, me.id) -> g
+        # inline gmploop._runtime.proc.newproc_p(p, fn, args, kwargs, c, f.f_code, f.f_lasti, cur.g.id) -> g
         g: Goroutine[Any] = Goroutine(_next_goid(), fn, args, kwargs or None)
         if c:
             g.ctx = c.copy()
         g.go_code = f.f_code
         g.go_lasti = f.f_lasti
-        g.parent_goid = me.id
+        g.parent_goid = cur.g.id
         p.ncreated += 1
         p.newq.append(g)
         if FREE_THREADED and p.sched.idle:  # pragma: no cover

@@ -31,5 +31,31 @@ cdef extern from *:
     """
     object getcurrent "__gmp_getcurrent" ()
 
+cdef extern from *:
+    """
+    /* glet.switch(arg) and glet.switch(), inlined where they are called:
+       a C function of their own would be one more frame under every parked
+       goroutine. */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define __GMP_ALWAYS_INLINE static inline __attribute__((always_inline))
+    #else
+    #define __GMP_ALWAYS_INLINE static inline
+    #endif
+    __GMP_ALWAYS_INLINE PyObject *__gmp_switch(PyObject *glet, PyObject *arg) {
+        PyObject *args = PyTuple_Pack(1, arg);
+        PyObject *r;
+        if (args == NULL)
+            return NULL;
+        r = PyGreenlet_Switch((PyGreenlet *)glet, args, NULL);
+        Py_DECREF(args);
+        return r;
+    }
+    __GMP_ALWAYS_INLINE PyObject *__gmp_switch0(PyObject *glet) {
+        return PyGreenlet_Switch((PyGreenlet *)glet, NULL, NULL);
+    }
+    """
+    object _switch "__gmp_switch" (object glet, object arg)
+    object _switch0 "__gmp_switch0" (object glet)
+
 cdef extern from "pythread.h":
     unsigned long get_ident "PyThread_get_thread_ident" ()

@@ -4,11 +4,7 @@ cimport cython
 from gmploop._runtime.runq cimport LocalQueues, runqget
 from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
 
-from gmploop._runtime.capi cimport (PyGreenlet, PyGreenlet_Switch, PyGreenlet_Switch0,
-                                   PyGreenlet_Import, getcurrent, get_ident)
-
-cdef object _switch(object glet, object arg)
-cdef object _switch0(object glet)
+from gmploop._runtime.capi cimport PyGreenlet_Import, getcurrent, get_ident, _switch, _switch0
 
 cdef class Sched
 

@@ -129,6 +129,13 @@ else:
 
     from .dequeops import dq_append, dq_appendleft, dq_pop, dq_popleft
 
+    # Switching greenlets: ``_switch(glet, x)`` is ``glet.switch(x)``,
+    # ``_switch0(glet)`` is ``glet.switch()``. Compiled, greenlet's C API,
+    # inlined (capi.pxd): no method lookup, no argument parsing, and no C
+    # frames of their own under every parked goroutine. Interpreted,
+    # greenlet's own method, called unbound: no extra Python frame.
+    _switch = _switch0 = greenlet.switch
+
 try:  # uvloop where it installs; the stdlib loop otherwise (README, "Dependencies").
     import uvloop as _uvloop
 except ImportError:  # pragma: no cover - exercised where uvloop is missing
@@ -142,15 +149,20 @@ class Deadlock(RuntimeError):
     """Raised by ``run`` when every goroutine is blocked forever."""
 
 
-# Worker greenlets, which run goroutines one after another (G reuse), are
-# plain ``greenlet`` objects carrying two attributes in their ``__dict__``:
-# ``_gmp_p``, their P, and ``_gmp_g``, the goroutine they run (None while
-# idle on the P's free list). ``getattr(getcurrent(), "_gmp_g", None)`` is the
-# running goroutine, None on any other greenlet (a P's scheduler greenlet, a
-# thread's main greenlet, a program's own greenlets). Not a subclass:
-# greenlet checks the type of the greenlets involved in every switch, an
-# exact greenlet with one pointer comparison, a subclass with
-# PyType_IsSubtype (~1k instructions per ping-pong round trip, compiled).
+class _Worker(greenlet):  # type: ignore[misc]  # greenlet ships no stubs: Any
+    """A greenlet that runs goroutines, one after another (G reuse).
+
+    A subclass with two slots rather than a plain greenlet with the two in
+    its ``__dict__``: greenlet checks the type of a subclass with
+    PyType_IsSubtype on every switch (~400 instructions per ping-pong round
+    trip, compiled), but a ``__dict__`` costs 120 bytes per goroutine (the
+    memory target weighs more; docs/internals.md, "Memory")."""
+
+    __slots__ = ("g", "p")
+    # The goroutine it runs: typed as code running on it sees it (None only
+    # while the worker is idle on its P's free list, when nothing reads it).
+    g: Goroutine[Any]
+    p: P
 
 
 if FREE_THREADED:  # pragma: no cover - free-threaded builds only
@@ -165,24 +177,6 @@ else:
     _next_goid = itertools.count(1).__next__
 
 
-# Switching greenlets. Compiled, a C call into greenlet's C API (capi.pxd):
-# no method lookup, no argument parsing, and two C frames fewer under every
-# parked goroutine, so less stack for greenlet to save when it parks.
-# Interpreted, greenlet's own method, called unbound: no extra Python frame.
-def _switch(glet: greenlet, arg: Any) -> Any:
-    """``glet.switch(arg)``."""
-    return PyGreenlet_Switch(  # type: ignore[name-defined]  # noqa: F821 - capi.pxd
-        cython.cast(cython.pointer(PyGreenlet), glet), (arg,), cython.NULL)  # type: ignore[name-defined]  # noqa: F821
-
-
-def _switch0(glet: greenlet) -> Any:
-    """``glet.switch()``: the switched-to side gets ``()``."""
-    return PyGreenlet_Switch0(  # type: ignore[name-defined]  # noqa: F821 - capi.pxd
-        cython.cast(cython.pointer(PyGreenlet), glet), cython.NULL, cython.NULL)  # type: ignore[name-defined]  # noqa: F821
-
-
-if not cython.compiled:
-    _switch = _switch0 = greenlet.switch  # noqa: F811
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -217,7 +211,7 @@ class P(LocalQueues):
         self.loop = None  # type: ignore[assignment]  # see above
         self.tid = 0
         self.sched_glet: greenlet = None  # the M's own greenlet, set when it starts
-        self.gfree: list[greenlet] = []
+        self.gfree: list[_Worker] = []
         self.timers = TimerHeap(self.notify)
         self.lock = allocate_lock()
         # Invariant: exactly one of in_batch, a batch pending on the loop, or
@@ -308,9 +302,9 @@ class P(LocalQueues):
                     if gfree:
                         nxt = _switch(gfree.pop(), nxt)
                     else:
-                        w = greenlet(worker_main, self.sched_glet)
-                        w._gmp_p = self
-                        w._gmp_g = None  # idle
+                        w = _Worker(worker_main, self.sched_glet)
+                        w.p = self
+                        w.g = None  # type: ignore[assignment]  # idle, see _Worker
                         nxt = _switch(w, nxt)
                 if nxt == ():
                     nxt = None
@@ -365,13 +359,13 @@ class P(LocalQueues):
 
     # -- the goroutine's side ------------------------------------------------
 
-    def goexit(self, g: Goroutine[Any], glet: greenlet) -> Goroutine[Any] | tuple[Any]:
+    def goexit(self, g: Goroutine[Any], glet: _Worker) -> Goroutine[Any] | tuple[Any]:
         """Goroutine ``g`` on worker ``glet`` has ended (Go's goexit0): return
         the next goroutine to run on this greenlet, or ``(nxt,)`` when the
         greenlet ends, handing ``nxt`` (or None) to the scheduler greenlet.
         In between, an idle greenlet waits here on the P's free list."""
         sched = self.sched
-        glet._gmp_g = None  # idle
+        glet.g = None  # type: ignore[assignment]  # idle, see _Worker
         # goexit, inlined (hot: every goroutine ends here)
         g.fn = g.args = g.kwargs = g.ctx = None  # type: ignore[assignment]  # dead: drop them
         g.status = DEAD
@@ -501,13 +495,13 @@ def recheck_dead() -> None:
 @cython.locals(g=GoroutineCore, p=P)
 def worker_main(g: Goroutine[Any]) -> Any:
     """Body of every worker greenlet: run goroutines until its P retires it."""
-    glet = getcurrent()
-    p = glet._gmp_p
+    glet: _Worker = getcurrent()
+    p = glet.p
     while True:
         g.glet = glet
         g.p = p
         g.status = RUNNING
-        glet._gmp_g = g
+        glet.g = g
         p.curg = g
         # Its own contextvars context (None: a fresh empty one), never
         # the previous goroutine's on this greenlet. Cheaper than
@@ -942,8 +936,10 @@ class Sched:
 
 def getg() -> Goroutine[Any] | None:
     """The running goroutine, or None outside goroutines (Go's getg)."""
-    g: Goroutine[Any] | None = getattr(getcurrent(), "_gmp_g", None)
-    return g
+    cur = getcurrent()
+    if type(cur) is _Worker:
+        return cur.g
+    return None
 
 
 class _CoroutineTypes(dict[type, bool]):
@@ -984,9 +980,9 @@ def snapshot_context() -> Any:
 
 def current_p() -> P | None:
     """The P whose thread this is, when called on a P's thread."""
-    p: P | None = getattr(getcurrent(), "_gmp_p", None)
-    if p is not None:
-        return p
+    cur = getcurrent()
+    if type(cur) is _Worker:
+        return cur.p
     loop = _get_running_loop()
     if loop is not None:
         lp: P | None = getattr(loop, "_gmp_p", None)
@@ -1124,7 +1120,8 @@ def gocancel(g: Goroutine[Any]) -> bool:
     p = g.p
     if p is None:
         return True  # not started: its first wait raises
-    if getattr(getcurrent(), "_gmp_g", None) is g:
+    cur = getcurrent()
+    if type(cur) is _Worker and cur.g is g:
         return True  # cancelling itself: its next wait raises
     sched = p.sched
     if sched.dead or sched.abandoned:

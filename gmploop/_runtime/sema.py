@@ -50,7 +50,7 @@ from collections import deque
 from typing import Any, Callable
 
 
-from .proc import _get_running_loop, add_timer, goready, gopark_commit
+from .proc import _Worker, _get_running_loop, add_timer, goready, gopark_commit
 from . import runtime2
 from .runtime2 import (DEAD, K_FUTURE, K_G, K_THREAD, SG_CANCELLED, SG_CLAIMED,
                        SG_WAITING, W_JOIN, WAITING, Goroutine, SelectDone, Sudog)
@@ -205,9 +205,9 @@ def loop_thread_error(what: str, alt: str) -> RuntimeError:
 def caller_goroutine(what: str, alt: str) -> Goroutine[Any] | None:
     """The running goroutine, or None for a plain thread. Raises RuntimeError
     on an event loop's thread outside goroutines (blocking would freeze it)."""
-    g: Goroutine[Any] | None = getattr(getcurrent(), "_gmp_g", None)
-    if g is not None:
-        return g
+    cur = getcurrent()
+    if type(cur) is _Worker:
+        return cur.g
     if _get_running_loop() is not None:
         raise loop_thread_error(what, alt)
     return None
