@@ -6,13 +6,9 @@
 # ``if cython.compiled: PyGreenlet_Import()`` once (the API table is per C
 # file).
 
-# A switch is one C call into greenlet, without the method lookup and the
-# argument tuple parsing of ``glet.switch(x)``, and with two C frames fewer
-# under every parked goroutine (less stack for greenlet to save).
+# The C functions below use greenlet's API (PyGreenlet_Switch,
+# PyGreenlet_GetCurrent) from this header directly.
 cdef extern from "greenlet/greenlet.h":
-    ctypedef struct PyGreenlet
-    object PyGreenlet_Switch(PyGreenlet* g, object args, void* kwargs)
-    object PyGreenlet_Switch0 "PyGreenlet_Switch" (PyGreenlet* g, void* args, void* kwargs)
     void PyGreenlet_Import() except *
 
 cdef extern from *:
@@ -33,9 +29,10 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* glet.switch(arg) and glet.switch(), inlined where they are called:
-       a C function of their own would be one more frame under every parked
-       goroutine. */
+    /* glet.switch(arg) and glet.switch(): one C call into greenlet, without
+       the method lookup and the argument parsing of glet.switch(x), inlined
+       where they are called (a C function of their own would be one more
+       frame under every parked goroutine, for greenlet to save). */
     #if defined(__GNUC__) || defined(__clang__)
     #define __GMP_ALWAYS_INLINE static inline __attribute__((always_inline))
     #else
