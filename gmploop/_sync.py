@@ -49,7 +49,7 @@ without the guard. So a waiter publishes its sudog first and then tries
 ``_l`` once more, under the guard:
 
 1. guard; (woken before: clear ``_woken``, maybe set ``_starving``)
-2. not starving: try ``_l`` -> got it: done.
+2. not starving: try ``_l`` -> got it: done. (Deadline passed: give up.)
 3. enqueue the sudog (front if woken before).
 4. try ``_l`` again -> got it: normal mode: unpublish, done; starving: the
    mutex belongs to the head waiter: hand it over (maybe to ourselves).
@@ -61,7 +61,14 @@ after step 3 sees the sudog in ``_q`` and wakes it (``_wake``).
 Invariants: ``_starving`` implies ``_q`` is non-empty (dead entries count:
 they leave only through ``dequeue``, which clears the mode when it finds no
 live waiter); ``_woken`` is set only while a woken, not-yet-retried waiter
-exists (a cancelled coroutine waiter clears it in ``_give_back``).
+exists. A woken waiter that leaves instead of retrying (a cancelled coroutine
+in ``_give_back``; a timeout that expired while it was being woken, in step 1)
+clears ``_woken`` and passes the wake on (``_pass_wake``): the unlock that
+woke it woke nobody else, and in starvation mode the mutex may be free with
+waiters queued. (Missing that for the timeout lost wake-ups: waiters left
+queued on a free, starving mutex; tests/test_sync.py
+``test_mutex_woken_waiter_timing_out_passes_the_wake_on``.) A waiter about to
+time out does not turn the mutex starving.
 
 Rejected: a bool under the guard as the mutex state (two more lock operations
 per lock/unlock pair: about 2x slower uncontended); always handing the mutex
@@ -397,6 +404,12 @@ class Mutex:
             return
         with self._guard:  # woken to compete: let the next waiter be woken
             self._woken = False
+        self._pass_wake()
+
+    def _pass_wake(self) -> None:
+        """A woken waiter leaves without retrying (cancelled, timed out), and
+        has cleared ``_woken``: wake the next waiter if the mutex is free (if
+        it is held, its unlock wakes)."""
         if self._q and not self._l.locked():
             self._wake()
 
@@ -405,6 +418,44 @@ class Mutex:
         # waited under the threshold, or is the last one.
         if _monotonic() - sg.elem < STARVATION_S or not self._q.has_live():
             self._starving = False
+
+    def _attempt(self, requeue: bool, start: float, deadline: float | None,
+                 g: Any, loop: Any, what: str) -> tuple[Any, float | None]:
+        """Steps 1-5 of the header, shared by ``lock`` and ``alock``: returns
+        ``(None, None)`` if the mutex is now the caller's, else the published
+        sudog and how long to wait for it (the guard is released either way).
+        ``requeue``: the caller was woken and lost the race. ``loop`` None: a
+        goroutine (``g``) or thread waits; else a coroutine on ``loop``.
+
+        A woken waiter that times out here passes the wake on: the unlock that
+        woke it woke nobody else (``_woken``), and in starvation mode the
+        mutex may be free with waiters queued."""
+        guard = self._guard
+        guard.acquire()
+        now = _monotonic()
+        wait = None if deadline is None else deadline - now
+        if requeue:
+            self._woken = False
+            if now - start > STARVATION_S and (wait is None or wait > 0):
+                self._starving = True  # (not by a waiter about to give up)
+        if not self._starving and self._l.acquire(False):
+            guard.release()
+            return None, None
+        if wait is not None and wait <= 0:
+            guard.release()
+            if requeue:
+                self._pass_wake()
+            raise TimeoutError(f"{what} timed out")
+        sg = new_sudog(g, W_MUTEX) if loop is None else new_async_sudog(loop)
+        sg.elem = start
+        owned, h = self._try_wait(sg, requeue)
+        if owned:
+            if g is not None:
+                g.status = RUNNING  # published, but it never parked
+            return None, None
+        if h is not None:
+            wake(h)
+        return sg, wait
 
     def _try_wait(self, sg: Any, requeue: bool) -> tuple[bool, Any]:
         """Steps 3-4 under the guard (released here). Returns (owned, to_wake)."""
@@ -433,33 +484,12 @@ class Mutex:
         timeout = check_timeout(timeout)
         start = _monotonic()
         deadline = None if timeout is None else start + timeout
-        guard = self._guard
-        requeue = False
         g = caller_goroutine("Mutex.lock()", "mu.alock()")
+        requeue = False
         while True:
-            guard.acquire()
-            if requeue:
-                self._woken = False
-                if _monotonic() - start > STARVATION_S:
-                    self._starving = True
-            if not self._starving and self._l.acquire(False):
-                guard.release()
+            sg, wait = self._attempt(requeue, start, deadline, g, None, "Mutex.lock()")
+            if sg is None:
                 return
-            wait = None
-            if deadline is not None:
-                wait = deadline - _monotonic()
-                if wait <= 0:
-                    guard.release()
-                    raise TimeoutError("Mutex.lock() timed out")
-            sg = new_sudog(g, W_MUTEX)
-            sg.elem = start
-            owned, h = self._try_wait(sg, requeue)
-            if owned:
-                if g is not None:
-                    g.status = RUNNING  # published, but it never parked
-                return
-            if h is not None:
-                wake(h)
             if not block(sg, wait, self._withdraw):
                 raise TimeoutError("Mutex.lock() timed out")
             if sg.success:
@@ -471,30 +501,11 @@ class Mutex:
         loop = asyncio.get_running_loop()
         start = _monotonic()
         deadline = None if timeout is None else start + timeout
-        guard = self._guard
         requeue = False
         while True:
-            guard.acquire()
-            if requeue:
-                self._woken = False
-                if _monotonic() - start > STARVATION_S:
-                    self._starving = True
-            if not self._starving and self._l.acquire(False):
-                guard.release()
+            sg, wait = self._attempt(requeue, start, deadline, None, loop, "Mutex.alock()")
+            if sg is None:
                 return
-            wait = None
-            if deadline is not None:
-                wait = deadline - _monotonic()
-                if wait <= 0:
-                    guard.release()
-                    raise TimeoutError("Mutex.alock() timed out")
-            sg = new_async_sudog(loop)
-            sg.elem = start
-            owned, h = self._try_wait(sg, requeue)
-            if owned:
-                return
-            if h is not None:
-                wake(h)
             if not await ablock(sg, wait, self._withdraw, self._give_back):
                 raise TimeoutError("Mutex.alock() timed out")
             if sg.success:

@@ -1335,6 +1335,85 @@ def test_cancel_races_grant_mutex_starvation_hand_off():
     assert gmploop.run(main(), procs=1) == (False, False)
 
 
+# --------------------------------------------------------------------------
+# A woken Mutex waiter whose deadline passes before it retries must not leave
+# the others stranded (found by test_sync_compose: waiters queued on a free
+# mutex in starvation mode after the woken one timed out, so nobody woke them).
+# --------------------------------------------------------------------------
+
+
+def _poll(cond, what):
+    """Wait (bounded, yielding) until ``cond()``; from a goroutine or thread."""
+    deadline = time.monotonic() + T
+    while not cond():
+        assert time.monotonic() < deadline, f"never: {what}"
+        gmploop.sleep(0.0005)
+
+
+def test_mutex_woken_waiter_timing_out_passes_the_wake_on():
+    def main():
+        mu = Mutex()
+        mu.lock()
+        got = {}
+
+        def a():
+            try:
+                mu.lock(timeout=0.02)
+                got["a"] = True
+            except TimeoutError:
+                got["a"] = False
+
+        def b():
+            try:
+                mu.lock(timeout=T)
+            except TimeoutError:
+                got["b"] = False
+                return
+            got["b"] = True
+            mu.unlock()
+
+        ga = gmploop.go(a)
+        _poll(lambda: mu._q.live_count() == 1, "a queued")
+        tb = threading.Thread(target=b)
+        tb.start()
+        _poll(lambda: mu._q.live_count() == 2, "b queued behind a")
+        mu.unlock()  # wakes a, on this P: it runs only when this goroutine parks
+        assert mu._woken
+        time.sleep(0.05)  # hold the P: a's deadline passes before it retries
+        ga.join(timeout=T)
+        if got["a"]:  # it found the mutex free as it gave up: took it
+            mu.unlock()
+        tb.join(T)
+        return got, mu.locked(), mu._starving, mu._woken, mu._q.live_count()
+
+    got, locked, starving, woken, live = gmploop.run(main, procs=1)
+    assert got["b"] is True, "b never got the mutex: the wake was lost"
+    assert (locked, starving, woken, live) == (False, False, False, 0)
+
+
+def test_mutex_woken_coroutine_timing_out_passes_the_wake_on():
+    async def main():
+        mu = Mutex()
+        await mu.alock()
+        a = asyncio.create_task(mu.alock(timeout=0.02))
+        b = asyncio.create_task(mu.alock(timeout=T))
+        await asyncio.sleep(0)
+        assert mu._q.live_count() == 2
+        mu.unlock()  # wakes a (to compete); b stays queued
+        assert mu._woken
+        time.sleep(0.05)  # hold the loop: a's deadline passes before it retries
+        try:
+            await asyncio.wait_for(a, T)
+            mu.unlock()  # it found the mutex free as it gave up: took it
+        except TimeoutError:
+            pass
+        await asyncio.wait_for(b, T)  # b gets it either way
+        mu.unlock()
+        return mu.locked(), mu._starving, mu._woken, mu._q.live_count()
+
+    assert gmploop.run(main(), procs=1) == (False, False, False, 0)
+
+
 def test_cancel_races_grant_semaphore_and_rwmutex():
     async def main():
         sem = Semaphore(2)
