@@ -35,6 +35,7 @@ HOT = (
     "gmploop._runtime.runq",
     "gmploop._runtime.proc",
     "gmploop._runtime.sema",
+    "gmploop._runtime.mutexcore",
     "gmploop._chan",
 )
 

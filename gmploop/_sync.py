@@ -23,13 +23,16 @@ lock that would leave it held by a task that is being cancelled and, with
 
 Mutex (mutex.go)
 ----------------
-State: ``_l``, a raw ``_thread`` lock that *is* the mutex (held <=> locked; a
-raw lock may be released by any thread, so the mutex is not owned, as in Go);
-``_guard`` protecting ``_q`` (the waiters), ``_starving`` and ``_woken``.
+State: ``_l``, the word that *is* the mutex (held <=> locked; not owned: any
+thread may clear it, as in Go); ``_guard`` protecting ``_q`` (the waiters),
+``_starving`` and ``_woken``. ``_l`` and the fast paths are ``MutexCore``'s
+(``_runtime/mutexcore.py``): interpreted, ``_l`` is a raw ``_thread`` lock;
+compiled, a C flag tested and set under the GIL. The slow paths below use its
+three operations: ``try_lock()``, ``_release_l()``, ``locked()``.
 
-Uncontended lock/unlock never touch the guard: ``lock`` is one non-blocking
-``_l.acquire``, ``unlock`` one ``_l.release`` plus a look at ``_q``. That keeps
-the pair within a small factor of ``threading.Lock`` (benchmarks/bench_sync.py).
+Uncontended lock/unlock never touch the guard: ``lock`` is one test-and-set
+of ``_l``, ``unlock`` one clear plus a look at ``_q``. Compiled, that is faster
+than ``threading.Lock``'s ``acquire()``/``release()`` (benchmarks/bench_sync.py).
 
 Normal mode: waiters queue FIFO, but a woken waiter does not own the mutex; it
 competes with newcomers ("barging"), which is what makes a mutex fast under
@@ -120,6 +123,7 @@ from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeou
                             withdraw)
 from ._go import call_fn as _call_fn
 from ._go import go as _go
+from ._runtime.mutexcore import MutexCore
 from ._runtime.proc import getg
 
 if TYPE_CHECKING:
@@ -306,7 +310,7 @@ def _wg_run(wg: WaitGroup, fn: Callable[..., Any], args: tuple[Any, ...],
 # --------------------------------------------------------------------------
 
 
-class Mutex:
+class Mutex(MutexCore):
     """Go's ``sync.Mutex``: mutual exclusion for goroutines, threads and
     coroutines at once.
 
@@ -318,24 +322,9 @@ class Mutex:
     (``TimeoutError`` if not acquired in time).
     """
 
-    __slots__ = ("_l", "_guard", "_q", "_starving", "_woken")
-
-    def __init__(self) -> None:
-        self._l = allocate_lock()  # held <=> the mutex is locked
-        self._guard = allocate_lock()
-        self._q = WaitQ()
-        self._starving = False
-        self._woken = False  # a woken waiter is on its way (mutexWoken)
-
-    # -- fast paths ------------------------------------------------------------
-
-    def lock(self, timeout: float | None = None) -> None:
-        """Lock; waits (parks / blocks) while it is locked."""
-        if timeout is not None:
-            timeout = check_timeout(timeout)
-        if self._l.acquire(False):
-            return
-        self._lock_slow(timeout)
+    # The state and the fast paths (lock, try_lock, locked, unlock, with) are
+    # MutexCore's (_runtime/mutexcore.py, compiled): ``_l`` is the mutex.
+    __slots__ = ()
 
     async def alock(self, timeout: float | None = None) -> None:
         """Awaitable ``lock``: never blocks the event loop. A cancelled
@@ -343,48 +332,12 @@ class Mutex:
         cancellation came, it is passed on to the next waiter)."""
         if timeout is not None:
             timeout = check_timeout(timeout)
-        if self._l.acquire(False):
+        if self.try_lock():
             return
         await self._alock_slow(timeout)
 
-    def try_lock(self) -> bool:
-        """Lock if it is free now; never waits."""
-        return self._l.acquire(False)
-
-    def locked(self) -> bool:
-        """True while the mutex is held."""
-        return self._l.locked()
-
-    def unlock(self) -> None:
-        """Unlock, waking a waiter if any. ``RuntimeError`` if not locked."""
-        if self._starving:
-            self._unlock_starving()
-            return
-        try:
-            self._l.release()
-        except RuntimeError:
-            raise RuntimeError("sync: unlock of unlocked mutex") from None
-        if self._q:
-            self._wake()
-
-    def __enter__(self) -> "Mutex":
-        if not self._l.acquire(False):
-            self._lock_slow(None)
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if self._starving:
-            self._unlock_starving()
-            return
-        try:
-            self._l.release()
-        except RuntimeError:
-            raise RuntimeError("sync: unlock of unlocked mutex") from None
-        if self._q:
-            self._wake()
-
     async def __aenter__(self) -> "Mutex":
-        if not self._l.acquire(False):
+        if not self.try_lock():
             await self._alock_slow(None)
         return self
 
@@ -410,7 +363,7 @@ class Mutex:
         """A woken waiter leaves without retrying (cancelled, timed out), and
         has cleared ``_woken``: wake the next waiter if the mutex is free (if
         it is held, its unlock wakes)."""
-        if self._q and not self._l.locked():
+        if self._q and not self.locked():
             self._wake()
 
     def _exit_starvation_locked(self, sg: Any) -> None:
@@ -438,7 +391,7 @@ class Mutex:
             self._woken = False
             if now - start > STARVATION_S and (wait is None or wait > 0):
                 self._starving = True  # (not by a waiter about to give up)
-        if not self._starving and self._l.acquire(False):
+        if not self._starving and self.try_lock():
             guard.release()
             return None, None
         if wait is not None and wait <= 0:
@@ -464,7 +417,7 @@ class Mutex:
             q.enqueue_front(sg)
         else:
             q.enqueue(sg)
-        if self._l.acquire(False):
+        if self.try_lock():
             if not self._starving:
                 q.take_back(sg, requeue)
                 self._guard.release()
@@ -517,17 +470,17 @@ class Mutex:
         free mutex to the head (a waiter turned starving meanwhile)."""
         guard = self._guard
         guard.acquire()
-        if self._l.locked():
+        if self.locked():
             guard.release()  # grabbed already: its unlock will wake
             return
         if self._starving:
-            if not self._l.acquire(False):
+            if not self.try_lock():
                 guard.release()
                 return
             sg = self._q.dequeue()
             if sg is None:
                 self._starving = False
-                self._l.release()
+                self._release_l()
                 guard.release()
                 return
             sg.success = True
@@ -551,7 +504,7 @@ class Mutex:
         guard = self._guard
         guard.acquire()
         if self._starving:
-            if not self._l.locked():
+            if not self.locked():
                 guard.release()
                 raise RuntimeError("sync: unlock of unlocked mutex")
             sg = self._q.dequeue()
@@ -563,15 +516,12 @@ class Mutex:
                 return
             self._starving = False
         guard.release()
-        try:
-            self._l.release()
-        except RuntimeError:
-            raise RuntimeError("sync: unlock of unlocked mutex") from None
+        self._release_l()
         if self._q:
             self._wake()
 
     def __repr__(self) -> str:
-        state = "locked" if self._l.locked() else "unlocked"
+        state = "locked" if self.locked() else "unlocked"
         if self._starving:
             state += " starving"
         return f"<Mutex {state} waiters={self._q.live_count()}>"

@@ -21,6 +21,7 @@ import pytest
 import gmploop
 from gmploop import _build
 from gmploop._chan import ChanCore
+from gmploop._runtime.mutexcore import MutexCore
 from gmploop._runtime.proc import P, Sched
 from gmploop._runtime.runq import LocalQueues
 from gmploop._runtime.runtime2 import GoroutineCore, Sudog
@@ -28,6 +29,7 @@ from gmploop._runtime.runtime2 import GoroutineCore, Sudog
 PKG = pathlib.Path(gmploop.__file__).resolve().parent
 
 CLASSES = {
+    ("_runtime/mutexcore.pxd", "MutexCore"): MutexCore,
     ("_runtime/runtime2.pxd", "GoroutineCore"): GoroutineCore,
     ("_runtime/runtime2.pxd", "Sudog"): Sudog,
     ("_runtime/runq.pxd", "LocalQueues"): LocalQueues,

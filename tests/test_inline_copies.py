@@ -1,7 +1,7 @@
 """Hand-inlined hot paths cannot drift from the code they copy.
 
 A few hot paths (channel send/receive, the scheduler's park, a goroutine's
-end, go() from a goroutine) inline small functions by hand, because on
+end, go() from a goroutine, a Mutex's unlock) inline small functions by hand, because on
 CPython a call costs as much as a greenlet switch's bookkeeping. Each copy sits between two markers::
 
     # inline gmploop._runtime.proc.goready(g)
@@ -43,6 +43,10 @@ EXPECTED = {
     },
     "_go.py": {
         "gmploop._runtime.proc.newproc_p": 1,
+    },
+    "_runtime/mutexcore.py": {
+        "gmploop._runtime.mutexcore.MutexCore._release_l": 1,
+        "gmploop._runtime.mutexcore.MutexCore.unlock": 1,
     },
     "_runtime/proc.py": {
         "gmploop._runtime.runq.runqget": 1,
