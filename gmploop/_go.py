@@ -11,7 +11,7 @@ import sys
 import threading
 from _thread import get_ident
 from collections.abc import Awaitable, Coroutine
-from typing import Any, Callable, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, ParamSpec, TypeVar, overload
 
 from greenlet import getcurrent
 
@@ -28,7 +28,6 @@ from ._runtime.sema import (JoinQ, ablock, block, caller_goroutine, check_timeou
                             new_async_sudog, new_sudog)
 
 excepthook = _traceback.default_excepthook
-_getframe = sys._getframe
 
 
 # --------------------------------------------------------------------------
@@ -213,46 +212,10 @@ def _sched_for_thread() -> Sched:
 # --------------------------------------------------------------------------
 
 
-@overload
-def go(fn: Callable[_P, Coroutine[Any, Any, _R]],
-       *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
-@overload
-def go(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
-
-
-def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
-    """Start ``fn(*args, **kwargs)`` as a new goroutine and return at once.
-
-    The goroutine runs in a copy of the caller's ``contextvars`` context
-    (``ctx.run(go, fn)`` picks another). When ``fn(*args, **kwargs)``
-    returns a coroutine, the goroutine awaits it on the runtime's event loop
-    (as ``await_`` does) and its result is the coroutine's."""
-    cur = getcurrent()
-    if type(cur) is _Worker and callable(fn):
-        # From a goroutine (hot: fan-out, skynet): Sched.newproc's P path.
-        p = cur.p
-        c = cur.gr_context  # the creator's context (proc.snapshot_context)
-        f = _getframe(1)  # the go statement, for "created by" (Goroutine.go_code)
-        # inline gmploop._runtime.proc.newproc_p(p, fn, args, kwargs, c, f.f_code, f.f_lasti, cur.g.id) -> g
-        g: Goroutine[Any] = Goroutine(_next_goid(), fn, args, kwargs or None)
-        if c:
-            g.ctx = c.copy()
-        g.go_code = f.f_code
-        g.go_lasti = f.f_lasti
-        g.parent_goid = cur.g.id
-        p.ncreated += 1
-        p.newq.append(g)
-        if FREE_THREADED and p.sched.idle:  # pragma: no cover
-            p.sched.wakep()  # idle Ps may steal it: they run Python in parallel
-        # inline end
-        return g
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, not {type(fn).__name__}")
-    try:
-        f = _getframe(1)
-        origin = (f.f_code, f.f_lasti, 0)  # created outside any goroutine
-    except ValueError:  # called straight from C at a thread's base
-        origin = None
+def _go_outside(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                origin: tuple[Any, int, int] | None) -> Goroutine[Any]:
+    """``go()`` outside goroutines (``proc.go`` calls it): ``origin`` says
+    where (``Goroutine.go_code``), None if it was called straight from C."""
     p = current_p()
     if p is not None:
         sched = p.sched
@@ -264,6 +227,20 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
             return sched.newproc(fn, args, kwargs, None, avoid=p, origin=origin)
         return sched.newproc(fn, args, kwargs, p, origin=origin)
     return _sched_for_thread().newproc(fn, args, kwargs, None, origin=origin)
+
+
+proc._go_outside = _go_outside
+
+# go() is proc.go (compiled with the hot path: fan-out, skynet); its typing:
+if TYPE_CHECKING:
+    @overload
+    def go(fn: Callable[_P, Coroutine[Any, Any, _R]],
+           *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+    @overload
+    def go(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
+    def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]: ...
+else:
+    go = proc.go
 
 
 def current() -> Goroutine[Any] | None:

@@ -41,14 +41,12 @@ EXPECTED = {
         "gmploop._runtime.sema.WaitQ.enqueue": 1,
         "gmploop._runtime.sema.WaitQ.claim_first": 1,
     },
-    "_go.py": {
-        "gmploop._runtime.proc.newproc_p": 1,
-    },
     "_runtime/mutexcore.py": {
         "gmploop._runtime.mutexcore.MutexCore._release_l": 1,
         "gmploop._runtime.mutexcore.MutexCore.unlock": 1,
     },
     "_runtime/proc.py": {
+        "gmploop._runtime.proc.newproc_p": 1,
         "gmploop._runtime.runq.runqget": 1,
         "gmploop._runtime.runq.runqget_exit": 1,
     },

@@ -33,5 +33,9 @@ cpdef gopark_commit(GoroutineCore g)
 @cython.locals(p=P)
 cpdef goready(GoroutineCore g)
 
+# go()'s P path, a C call from go() (fan-out, skynet)
+@cython.locals(g=GoroutineCore)
+cpdef newproc_p(P p, fn, args, kwargs, ctx, code, lasti, parent)
+
 # config values read in the hot paths, as C longs (C arithmetic)
 cdef long GLOBAL_CHECK_TICKS

@@ -102,6 +102,7 @@ import threading
 import time
 import weakref
 from _thread import allocate_lock
+from sys import _getframe
 from collections import deque
 from typing import Any, Callable
 
@@ -450,10 +451,62 @@ def newproc_p(p: P, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
     g.go_lasti = lasti
     g.parent_goid = parent
     p.ncreated += 1
-    p.newq.append(g)
+    dq_append(p.newq, g)
     if FREE_THREADED and p.sched.idle:  # pragma: no cover
         p.sched.wakep()  # idle Ps may steal it: they run Python in parallel
     return g
+
+
+#: ``gmploop._go``'s path for ``go()`` outside goroutines (threads, coroutines,
+#: callbacks), set when it is imported: ``(fn, args, kwargs, origin)``.
+_go_outside: Any = None
+
+
+def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
+    """Start ``fn(*args, **kwargs)`` as a new goroutine and return at once.
+
+    The goroutine runs in a copy of the caller's ``contextvars`` context
+    (``ctx.run(go, fn)`` picks another). When ``fn(*args, **kwargs)``
+    returns a coroutine, the goroutine awaits it on the runtime's event loop
+    (as ``await_`` does) and its result is the coroutine's."""
+    # Here, not in gmploop/_go.py, so that the compiled build runs it as C
+    # (hot: fan-out, skynet); gmploop.go is this function. The go statement's
+    # frame, for "created by" (Goroutine.go_code): compiled, this function
+    # has no frame of its own, so it is frame 0.
+    cur = getcurrent()
+    if type(cur) is _Worker and callable(fn):
+        # From a goroutine: Sched.newproc's P path.
+        try:
+            f = _getframe(0) if cython.compiled else _getframe(1)
+            code, lasti = f.f_code, f.f_lasti
+        except ValueError:  # called straight from C (go(go, fn))
+            code, lasti = None, 0
+        if cython.compiled:
+            return newproc_p(cur.p, fn, args, kwargs, cur.gr_context, code, lasti, cur.g.id)
+        p = cur.p
+        c = cur.gr_context
+        # inline gmploop._runtime.proc.newproc_p(p, fn, args, kwargs, c, code, lasti, cur.g.id) -> g
+        g: Goroutine[Any] = Goroutine(_next_goid(), fn, args, kwargs or None)
+        if c:
+            g.ctx = c.copy()
+        g.go_code = code
+        g.go_lasti = lasti
+        g.parent_goid = cur.g.id
+        p.ncreated += 1
+        dq_append(p.newq, g)
+        if FREE_THREADED and p.sched.idle:  # pragma: no cover
+            p.sched.wakep()  # idle Ps may steal it: they run Python in parallel
+        # inline end
+        return g
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, not {type(fn).__name__}")
+    try:
+        f = _getframe(0) if cython.compiled else _getframe(1)
+        origin = (f.f_code, f.f_lasti, 0)  # created outside any goroutine
+    except ValueError:  # called straight from C at a thread's base
+        origin = None
+    r: Goroutine[Any] = _go_outside(fn, args, kwargs, origin)
+    return r
 
 
 # --------------------------------------------------------------------------
