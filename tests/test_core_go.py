@@ -717,3 +717,35 @@ def test_nothing_runs_after_main_returns():
 
     assert gmploop.run(main, procs=1) == "bye"
     assert ran == []
+
+
+# --------------------------------------------------------------------------
+# The compiled build hides a goroutine from the cyclic GC until it starts
+# (proc.newproc_p): it must be tracked again once it runs, and a goroutine
+# that never starts must not keep a reference cycle alive.
+# --------------------------------------------------------------------------
+
+
+def test_goroutine_is_gc_tracked_once_it_runs():
+    from gmploop import _build
+
+    def main():
+        g = gmploop.go(lambda: gc.is_tracked(gmploop.current()))
+        waiting = gc.is_tracked(g)
+        return waiting, g.join(timeout=T)
+
+    waiting, running = gmploop.run(main, procs=1)
+    assert running is True
+    assert waiting is (_build.mode() != "compiled")
+
+
+def test_goroutines_that_never_start_are_gc_tracked_after_shutdown():
+    gs = []
+
+    def main():
+        # main returns before these start: they are abandoned, as in Go
+        for _ in range(3):
+            gs.append(gmploop.go(lambda: None))
+
+    gmploop.run(main, procs=1)
+    assert [gc.is_tracked(g) for g in gs] == [True] * 3

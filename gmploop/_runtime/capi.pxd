@@ -56,3 +56,19 @@ cdef extern from *:
 
 cdef extern from "pythread.h":
     unsigned long get_ident "PyThread_get_thread_ident" ()
+
+cdef extern from *:
+    """
+    /* A goroutine waiting to start is hidden from the cyclic GC
+       (proc.py, newproc_p): tracking is idempotent both ways here
+       (PyObject_GC_Track on a tracked object is a fatal error). */
+    static inline void __gmp_gc_untrack(PyObject *o) {
+        PyObject_GC_UnTrack(o);
+    }
+    static inline void __gmp_gc_track(PyObject *o) {
+        if (!PyObject_GC_IsTracked(o))
+            PyObject_GC_Track(o);
+    }
+    """
+    void gc_untrack "__gmp_gc_untrack" (object o)
+    void gc_track "__gmp_gc_track" (object o)

@@ -442,14 +442,24 @@ def newproc_p(p: P, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
     fresh one, no copy made); ``code``/``lasti``/``parent`` say where it was
     created (see ``Goroutine.go_code``). The caller wakes ``p`` if it may be
     sleeping; a goroutine calling it need not: its P is in a batch.
-    ``gmploop._go.go`` inlines this (hot: fan-out, skynet);
-    tests/test_inline_copies.py compares the copy."""
+    ``go()`` calls this compiled and inlines it interpreted (hot: fan-out,
+    skynet); tests/test_inline_copies.py compares the copy.
+
+    Compiled, the new goroutine is hidden from the cyclic GC until it starts
+    (``worker_main`` tracks it again; ``Sched.shutdown`` tracks the ones that
+    never will): fan-out and skynet create goroutines far faster than they
+    run them, and every collection meanwhile traversed each waiting one
+    (about a fifth of fan-out's instructions). While it waits it is
+    reachable from its P's queue, so the collector has nothing to find in
+    it; the interpreted build cannot untrack objects."""
     g: Goroutine[Any] = Goroutine(_next_goid(), fn, args, kwargs or None)
     if ctx:
         g.ctx = ctx.copy()
     g.go_code = code
     g.go_lasti = lasti
     g.parent_goid = parent
+    if cython.compiled:
+        gc_untrack(g)  # type: ignore[name-defined]  # noqa: F821
     p.ncreated += 1
     dq_append(p.newq, g)
     if FREE_THREADED and p.sched.idle:  # pragma: no cover
@@ -492,6 +502,8 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
         g.go_code = code
         g.go_lasti = lasti
         g.parent_goid = cur.g.id
+        if cython.compiled:
+            gc_untrack(g)  # type: ignore[name-defined]  # noqa: F821
         p.ncreated += 1
         dq_append(p.newq, g)
         if FREE_THREADED and p.sched.idle:  # pragma: no cover
@@ -551,6 +563,8 @@ def worker_main(g: Goroutine[Any]) -> Any:
     glet: _Worker = getcurrent()
     p = glet.p
     while True:
+        if cython.compiled:
+            gc_track(g)  # type: ignore[name-defined]  # noqa: F821  # (newproc_p)
         g.glet = glet
         g.p = p
         g.status = RUNNING
@@ -727,6 +741,14 @@ class Sched:
             self.dead = True
             mon = self.sysmon
             ps = self.allp[1:] + self.retired
+            if cython.compiled:
+                # goroutines that never started, untracked by newproc_p: the
+                # collector must see them again (they may be in cycles now)
+                for pp in self.allp + self.retired:
+                    for g in list(pp.newq):
+                        gc_track(g)  # type: ignore[name-defined]  # noqa: F821
+                for g in list(self.globalq):
+                    gc_track(g)  # type: ignore[name-defined]  # noqa: F821
         me = get_ident()
         if mon is not None:
             mon.stop()
