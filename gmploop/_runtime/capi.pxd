@@ -72,3 +72,25 @@ cdef extern from *:
     """
     void gc_untrack "__gmp_gc_untrack" (object o)
     void gc_track "__gmp_gc_track" (object o)
+
+cdef extern from *:
+    """
+    /* The calling Python code's frame (compiled functions have none of
+       their own), for go()'s "created by": its code object and last
+       instruction, as frame.f_code and frame.f_lasti give them; None and 0
+       when called straight from C. */
+    static inline PyObject *__gmp_caller_code(void) {
+        PyFrameObject *f = PyEval_GetFrame();
+        if (f == NULL) {
+            Py_INCREF(Py_None);
+            return Py_None;
+        }
+        return (PyObject *)PyFrame_GetCode(f);
+    }
+    static inline int __gmp_caller_lasti(void) {
+        PyFrameObject *f = PyEval_GetFrame();
+        return f == NULL ? 0 : PyFrame_GetLasti(f);
+    }
+    """
+    object caller_code "__gmp_caller_code" ()
+    int caller_lasti "__gmp_caller_lasti" ()

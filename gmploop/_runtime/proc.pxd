@@ -4,7 +4,7 @@ cimport cython
 from gmploop._runtime.runq cimport LocalQueues, runqget
 from gmploop._runtime.runtime2 cimport GoroutineCore, Sudog
 
-from gmploop._runtime.capi cimport PyGreenlet_Import, getcurrent, get_ident, _switch, _switch0, gc_track, gc_untrack
+from gmploop._runtime.capi cimport PyGreenlet_Import, getcurrent, get_ident, _switch, _switch0, gc_track, gc_untrack, caller_code, caller_lasti
 
 cdef class Sched
 

@@ -482,17 +482,20 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
     # Here, not in gmploop/_go.py, so that the compiled build runs it as C
     # (hot: fan-out, skynet); gmploop.go is this function. The go statement's
     # frame, for "created by" (Goroutine.go_code): compiled, this function
-    # has no frame of its own, so it is frame 0.
+    # has no frame of its own, so it is the current one (frame 0).
     cur = getcurrent()
     if type(cur) is _Worker and callable(fn):
         # From a goroutine: Sched.newproc's P path.
+        if cython.compiled:
+            # capi.pxd: the current frame's code and f_lasti, through C
+            return newproc_p(cur.p, fn, args, kwargs, cur.gr_context,
+                             caller_code(), caller_lasti(),  # type: ignore[name-defined]  # noqa: F821
+                             cur.g.id)
         try:
-            f = _getframe(0) if cython.compiled else _getframe(1)
+            f = _getframe(1)
             code, lasti = f.f_code, f.f_lasti
         except ValueError:  # called straight from C (go(go, fn))
             code, lasti = None, 0
-        if cython.compiled:
-            return newproc_p(cur.p, fn, args, kwargs, cur.gr_context, code, lasti, cur.g.id)
         p = cur.p
         c = cur.gr_context
         # inline gmploop._runtime.proc.newproc_p(p, fn, args, kwargs, c, code, lasti, cur.g.id) -> g
