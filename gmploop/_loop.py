@@ -263,6 +263,9 @@ class GMPEventLoop(_Base):  # type: ignore[misc]  # uvloop's Loop or the stdlib'
             raise RuntimeError("Cannot close a running event loop")
         sched = self._gmp_sched
         sched.shutdown()
+        p0 = sched.allp[0]
+        if p0.tid == threading.get_ident():
+            p0.free_workers()  # on its own thread only: greenlets are thread-bound
         mon = sched.sysmon
         if mon is not None and mon.thread.is_alive() and mon.thread is not threading.current_thread():
             mon.thread.join(1.0)

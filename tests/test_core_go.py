@@ -749,3 +749,47 @@ def test_goroutines_that_never_start_are_gc_tracked_after_shutdown():
 
     gmploop.run(main, procs=1)
     assert [gc.is_tracked(g) for g in gs] == [True] * 3
+
+
+def test_cycles_through_goroutines_are_collected():
+    import weakref
+
+    class Box:
+        g = None
+
+    refs = []
+
+    def main():
+        # One that runs and one that never starts (main returns first: it is
+        # abandoned, as in Go); each sits in a cycle: g -> args -> box -> g.
+        for started in (True, False):
+            box = Box()
+            box.g = gmploop.go(lambda b: None, box)
+            refs.append(weakref.ref(box))
+            if started:
+                box.g.join(timeout=T)
+
+    gmploop.run(main, procs=1)
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_finished_runtimes_are_freed():
+    # Idle worker greenlets wait in goexit with frames that reference their
+    # P; the GC cannot see into a suspended greenlet, so they are ended when
+    # their P's thread stops (P.free_workers). Before, every run() stayed.
+    from gmploop._runtime.proc import Sched
+
+    def main():
+        gs = [gmploop.go(gmploop.sleep, 0) for _ in range(4)]
+        for g in gs:
+            g.join(timeout=T)
+
+    def scheds():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is Sched)
+
+    before = scheds()
+    for procs in (1, 2, 4, 1, 2, 4):
+        gmploop.run(main, procs=procs)
+    assert scheds() == before
