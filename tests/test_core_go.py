@@ -793,3 +793,31 @@ def test_finished_runtimes_are_freed():
     for procs in (1, 2, 4, 1, 2, 4):
         gmploop.run(main, procs=procs)
     assert scheds() == before
+
+
+def test_closing_a_loop_from_another_greenlet_ends_its_workers_there():
+    # The idle workers' parent is the greenlet that ran the loop; ending them
+    # (P.free_workers) must come back to the closing greenlet, not resume that
+    # one.
+    import asyncio
+
+    import greenlet
+
+    loop = gmploop.new_event_loop(procs=1)
+    main_glet = greenlet.getcurrent()
+
+    async def work():
+        gs = [gmploop.go(gmploop.sleep, 0) for _ in range(3)]
+        for g in gs:
+            await g
+
+    def runner():
+        loop.run_until_complete(asyncio.wait_for(work(), T))
+        main_glet.switch("ran")
+        return "resumed"  # only if closing the loop switched back here
+
+    other = greenlet.greenlet(runner)
+    assert other.switch() == "ran"
+    loop.close()
+    assert not other.dead  # still suspended where it switched away
+    assert loop.is_closed()

@@ -424,8 +424,11 @@ class P(LocalQueues):
         alone, every finished runtime stayed alive (30 ``gmploop.run()``
         calls kept 30 Scheds, their Ps and loops)."""
         gfree = self.gfree
+        cur = getcurrent()
         while gfree:
-            gfree.pop().throw(_greenlet_exit())
+            w = gfree.pop()
+            w.parent = cur  # it ends here, whichever greenlet ran the loop
+            w.throw(_greenlet_exit())
 
     def goexit_slow(self, g: Goroutine[Any]) -> None:
         """The rare end of a goroutine: the main one, or one that raised."""
@@ -729,12 +732,14 @@ class Sched:
                 loop.call_soon(p.run_batch)
                 loop.run_forever()
             finally:
-                p.free_workers()
-                if loop is not None:
-                    try:
-                        loop.close()
-                    except Exception:  # noqa: BLE001 - best effort at shutdown
-                        pass
+                try:
+                    p.free_workers()
+                finally:
+                    if loop is not None:
+                        try:
+                            loop.close()
+                        except Exception:  # noqa: BLE001 - best effort at shutdown
+                            pass
 
         t = threading.Thread(target=mstart, name=f"gmploop-M{p.id}", daemon=True)
         # A runtime thread for every runtime's checkdead, not just this one's:
