@@ -123,7 +123,7 @@ from ._runtime.sema import (WaitQ, ablock, block, caller_goroutine, check_timeou
                             withdraw)
 from ._go import call_fn as _call_fn
 from ._go import go as _go
-from ._runtime.mutexcore import MutexCore
+from ._runtime.mutexcore import _UNLOCKED_MSG, MutexCore
 from ._runtime.proc import getg
 
 if TYPE_CHECKING:
@@ -506,7 +506,7 @@ class Mutex(MutexCore):
         if self._starving:
             if not self.locked():
                 guard.release()
-                raise RuntimeError("sync: unlock of unlocked mutex")
+                raise RuntimeError(_UNLOCKED_MSG)
             sg = self._q.dequeue()
             if sg is not None:
                 sg.success = True  # hand-off: _l stays held for the waiter

@@ -43,6 +43,7 @@ EXPECTED = {
     },
     "_runtime/mutexcore.py": {
         "gmploop._runtime.mutexcore.MutexCore._release_l": 1,
+        "gmploop._runtime.mutexcore.MutexCore.try_lock": 2,
         "gmploop._runtime.mutexcore.MutexCore.unlock": 1,
     },
     "_runtime/proc.py": {

@@ -65,8 +65,9 @@ class MutexCore:
     def try_lock(self) -> bool:
         """Lock if it is free now; never waits."""
         if cython.compiled:
-            return _take(self)
-        got: bool = self._l.acquire(False)
+            got = _take(self)
+        else:
+            got = self._l.acquire(False)
         return got
 
     # -- fast paths ------------------------------------------------------------
@@ -76,12 +77,14 @@ class MutexCore:
         ``TimeoutError`` if not acquired in time."""
         if timeout is not None:
             timeout = check_timeout(timeout)
+        # inline gmploop._runtime.mutexcore.MutexCore.try_lock(self) -> got
         if cython.compiled:
-            if _take(self):
-                return
-        elif self._l.acquire(False):
-            return
-        self._lock_slow(timeout)
+            got = _take(self)
+        else:
+            got = self._l.acquire(False)
+        # inline end
+        if not got:
+            self._lock_slow(timeout)
 
     def unlock(self) -> None:
         """Unlock, waking a waiter if any. ``RuntimeError`` if not locked."""
@@ -101,12 +104,14 @@ class MutexCore:
             self._wake()
 
     def __enter__(self) -> Any:
+        # inline gmploop._runtime.mutexcore.MutexCore.try_lock(self) -> got
         if cython.compiled:
-            if _take(self):
-                return self
-        elif self._l.acquire(False):
-            return self
-        self._lock_slow(None)
+            got = _take(self)
+        else:
+            got = self._l.acquire(False)
+        # inline end
+        if not got:
+            self._lock_slow(None)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

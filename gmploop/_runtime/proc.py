@@ -494,22 +494,25 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
     returns a coroutine, the goroutine awaits it on the runtime's event loop
     (as ``await_`` does) and its result is the coroutine's."""
     # Here, not in gmploop/_go.py, so that the compiled build runs it as C
-    # (hot: fan-out, skynet); gmploop.go is this function. The go statement's
-    # frame, for "created by" (Goroutine.go_code): compiled, this function
-    # has no frame of its own, so it is the current one (frame 0).
+    # (hot: fan-out, skynet); gmploop.go is this function. The go statement,
+    # for "created by" (Goroutine.go_code): compiled, this function has no
+    # frame of its own, so the current frame is the caller's (read through
+    # C, capi.pxd); no frame at all (go(go, fn), a thread's target) gives
+    # code None.
+    if cython.compiled:
+        code = caller_code()  # type: ignore[name-defined]  # noqa: F821
+        lasti = caller_lasti()  # type: ignore[name-defined]  # noqa: F821
+    else:
+        try:
+            f = _getframe(1)
+            code, lasti = f.f_code, f.f_lasti
+        except ValueError:  # called straight from C
+            code, lasti = None, 0
     cur = getcurrent()
     if type(cur) is _Worker and callable(fn):
         # From a goroutine: Sched.newproc's P path.
         if cython.compiled:
-            # capi.pxd: the current frame's code and f_lasti, through C
-            return newproc_p(cur.p, fn, args, kwargs, cur.gr_context,
-                             caller_code(), caller_lasti(),  # type: ignore[name-defined]  # noqa: F821
-                             cur.g.id)
-        try:
-            f = _getframe(1)
-            code, lasti = f.f_code, f.f_lasti
-        except ValueError:  # called straight from C (go(go, fn))
-            code, lasti = None, 0
+            return newproc_p(cur.p, fn, args, kwargs, cur.gr_context, code, lasti, cur.g.id)
         p = cur.p
         c = cur.gr_context
         # inline gmploop._runtime.proc.newproc_p(p, fn, args, kwargs, c, code, lasti, cur.g.id) -> g
@@ -529,11 +532,8 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Goroutine[Any]:
         return g
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__}")
-    try:
-        f = _getframe(0) if cython.compiled else _getframe(1)
-        origin = (f.f_code, f.f_lasti, 0)  # created outside any goroutine
-    except ValueError:  # called straight from C at a thread's base
-        origin = None
+    # created outside any goroutine (parent 0); None: called straight from C
+    origin = None if code is None else (code, lasti, 0)
     r: Goroutine[Any] = _go_outside(fn, args, kwargs, origin)
     return r
 
